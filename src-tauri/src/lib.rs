@@ -1,1 +1,34 @@
+//! Lexica's desktop shell: a Tauri 2 app whose commands call `lexica_core`, nothing more.
+//!
+//! * `state`: the core, opened once at start-up and managed by Tauri.
+//! * `commands`: the `#[tauri::command]`s the UI invokes; each is declared in `build.rs` and granted per window in
+//!   `capabilities/`.
+//! * `logging`: tracing to stderr.
 
+mod commands;
+mod logging;
+mod state;
+
+pub use commands::AppOverview;
+pub use state::CoreState;
+
+use tauri::Manager;
+
+/// Builds and runs the app until its last window closes.
+///
+/// # Errors
+/// When Tauri cannot start (no display, webview failure, broken configuration).
+pub fn run() -> Result<(), tauri::Error> {
+    logging::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "Lexica starting");
+
+    tauri::Builder::default()
+        .setup(|app| {
+            // Tauri's async runtime is the tokio runtime the core's database pool lives on.
+            let core = CoreState::from(tauri::async_runtime::block_on(lexica_core::Lexica::open(None)));
+            app.manage(core);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![commands::app_overview])
+        .run(tauri::generate_context!())
+}

@@ -1,1 +1,107 @@
-fn main() {}
+//! `lexica`: the command-line face of Lexica's core, for admins, IT staff and scripts.
+//!
+//! # Layout
+//! - `main.rs`: arguments, opening the install, exit codes (0 ok, 1 failure, 2 usage).
+//! - `commands/`: one module per command group (`users`, `sources`, `grants`, `history`,
+//!   `provision`), each turning arguments into one core call and printing the result.
+//! - `output.rs`: human tables and `--json` output; the JSON is the same data the app receives.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lexica_core::Lexica;
+
+/// Lexica: search case law across many databases at once.
+#[derive(Debug, Parser)]
+#[command(name = "lexica", version, about, propagate_version = true)]
+struct Cli {
+    /// The install's home folder (app database, bundles, logs). Default: $LEXICA_HOME, else the OS app-data folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Act as this user (default: your OS login).
+    #[arg(long = "as", global = true, value_name = "USER")]
+    acting_as: Option<String>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// People who use this install.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
+    /// Opinion databases Lexica searches.
+    #[command(subcommand)]
+    Sources(commands::sources::SourcesCommand),
+    /// Who may search which source.
+    #[command(subcommand)]
+    Grants(commands::grants::GrantsCommand),
+    /// Past searches and what each source did.
+    History(commands::history::HistoryArgs),
+    /// Offline provisioning files for firm installs.
+    #[command(subcommand)]
+    Provision(commands::provision::ProvisionCommand),
+}
+
+/// A failure, already worded for the user.
+#[derive(Debug)]
+pub struct Failure(lexica_core::ErrorReport);
+
+impl From<lexica_core::Error> for Failure {
+    fn from(error: lexica_core::Error) -> Self {
+        Failure(lexica_core::ErrorReport::from(&error))
+    }
+}
+
+impl Failure {
+    pub fn message(kind: lexica_core::ErrorKind, message: impl Into<String>) -> Self {
+        Failure(lexica_core::ErrorReport { kind, message: message.into(), fields: Vec::new() })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // exits with 2 on a usage error, printing clap's help
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = cli.json;
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(report)) => {
+            output::print_error(&report, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let lexica = Lexica::open(cli.home).await?;
+    let out = output::Output { json: cli.json };
+    let actor = lexica.acting_user(cli.acting_as.as_deref()).await;
+    let result = match cli.command {
+        Command::Users(c) => commands::users::run(&lexica, &actor?, c, &out).await,
+        Command::Sources(c) => commands::sources::run(&lexica, &actor?, c, &out).await,
+        Command::Grants(c) => commands::grants::run(&lexica, &actor?, c, &out).await,
+        Command::History(a) => commands::history::run(&lexica, &actor?, a, &out).await,
+        Command::Provision(c) => commands::provision::run(&lexica, &actor?, c, &out).await,
+    };
+    lexica.close().await;
+    result
+}

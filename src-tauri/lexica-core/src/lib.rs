@@ -1,1 +1,27 @@
-pub fn hello() {}
+//! Lexica's core: everything the desktop app and the `lexica` CLI do, with no Tauri and no UI.
+//!
+//! # Layout
+//! - [`lexica`]: [`Lexica`], the front door. Opens an install and performs every action as a named
+//!   user, refusing admin actions to non-admins.
+//! - [`models`]: the domain types (`User`, `DataSource`, `Grant`, `Search`, `SearchExecution`, …)
+//!   and their validation rules; `SourceUrl` parses and redacts connection URLs.
+//! - [`queries`]: one module per app-database table, the same verbs in each (get, list, insert,
+//!   update, upsert, delete); no authorization, no business rules.
+//! - [`db`]: opening the SQLite app database (WAL, foreign keys, busy timeout), migrations from
+//!   `migrations/app/`, first-start setup, closing executions a crash left open.
+//! - [`provision`]: offline provisioning files (TOML) for firm installs: validated import, export.
+//! - [`home`]: where an install keeps its files.
+//! - [`error`]: the crate's one error type, [`Error`], and its serializable report.
+
+pub mod db;
+pub mod error;
+pub mod home;
+pub mod lexica;
+pub mod models;
+pub mod provision;
+pub mod queries;
+
+pub use error::{Error, ErrorKind, ErrorReport, Result};
+pub use home::Home;
+pub use lexica::{ExecutionRecord, Lexica, SearchRecord};
+pub use models::*;

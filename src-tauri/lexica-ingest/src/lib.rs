@@ -1,1 +1,140 @@
-//! Builds opinion sources.
+//! Builds opinion sources: loads court opinions from JSON Lines into a PostgreSQL source or an
+//! SQLite (FTS5) bundle, creating the source schema of `migrations/source-*` when absent, and
+//! builds the built-in demo bundle.
+//!
+//! # Layout
+//! - [`target`]: where an ingest writes ([`Target`]) and how it is shown (URLs without passwords).
+//! - [`record`]: the input record format, its validation and the prepared (normalized, paragraph
+//!   split) form both targets load.
+//! - `reader`: reads plain or gzip input on a blocking thread and sends batches of prepared
+//!   records to the loader, so parsing overlaps with database work.
+//! - `postgres`: the PostgreSQL loader (COPY into staging tables, vectors built in SQL).
+//! - `sqlite`: the SQLite bundle loader (multi-row inserts, contentless-delete FTS5).
+//! - [`report`]: [`Progress`] updates and the final [`IngestReport`].
+//! - [`error`]: [`IngestError`], the one error type.
+//! - [`demo`]: the shipped sample of real opinions and [`demo::build_demo_bundle`].
+//!
+//! # Guarantees
+//! - Re-running an ingest never duplicates an opinion: records are keyed by `source_id`; an
+//!   identical one is left alone (`unchanged`), a changed one is replaced with its paragraph
+//!   rows (`updated`).
+//! - Each batch is one transaction, so an interrupted load keeps what it committed and the
+//!   same command resumes it.
+//! - A bad record (malformed JSON, unknown field, bad date, empty body, duplicate id, or one
+//!   the database refuses) is reported with its line number and the load goes on. Only a
+//!   failure of the input stream or of the database as a whole stops an ingest.
+
+pub mod demo;
+pub mod error;
+mod postgres;
+mod reader;
+pub mod record;
+pub mod report;
+mod sqlite;
+pub mod target;
+
+use std::path::Path;
+use std::time::Instant;
+
+pub use error::IngestError;
+pub use reader::{BATCH_MAX_BYTES, BATCH_MAX_RECORDS};
+pub use record::{RejectKind, RejectedRecord};
+pub use report::{IngestReport, Phase, Progress};
+pub use target::Target;
+
+use reader::{Input, Message};
+
+/// Loads the JSON Lines file `input` (plain or gzip) into `target`, calling `progress` after
+/// each committed batch. See the crate docs for what is guaranteed.
+pub async fn ingest(
+    input: &Path,
+    target: Target,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<IngestReport, IngestError> {
+    let input = Input::open(input)?;
+    run(input, &target, progress).await
+}
+
+/// The loaders, behind one face.
+enum Sink {
+    Postgres(postgres::PgSink),
+    Sqlite(sqlite::SqliteSink),
+}
+
+/// What one batch did.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub paragraphs: u64,
+    /// Records the database refused (the rest of the batch is committed).
+    pub refused: Vec<RejectedRecord>,
+}
+
+impl Sink {
+    async fn open(target: &Target) -> Result<Self, IngestError> {
+        Ok(match target {
+            Target::Postgres(url) => Self::Postgres(postgres::PgSink::open(url).await?),
+            Target::Sqlite(path) => Self::Sqlite(sqlite::SqliteSink::open(path).await?),
+        })
+    }
+
+    async fn apply(&mut self, records: &[record::Prepared]) -> Result<Applied, IngestError> {
+        match self {
+            Self::Postgres(s) => s.apply(records).await,
+            Self::Sqlite(s) => s.apply(records).await,
+        }
+    }
+
+    async fn finish(self, report: &IngestReport) -> Result<(), IngestError> {
+        match self {
+            Self::Postgres(s) => s.finish(report).await,
+            Self::Sqlite(s) => s.finish(report).await,
+        }
+    }
+}
+
+async fn run(
+    input: Input,
+    target: &Target,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<IngestReport, IngestError> {
+    let start = Instant::now();
+    let mut report = IngestReport { input: input.label.clone(), target: target.display_name(), ..IngestReport::default() };
+    let mut sink = Sink::open(target).await?;
+    let raw_read = std::sync::Arc::clone(&input.raw_bytes_read);
+    let raw_total = input.raw_bytes_total;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(reader::PIPELINE_DEPTH);
+    let label = input.label.clone();
+    let reading = tokio::task::spawn_blocking(move || reader::read_batches(input, tx));
+    while let Some(message) = rx.recv().await {
+        let batch = match message {
+            Message::Batch(batch) => batch,
+            Message::Failed { line, error } => {
+                return Err(IngestError::ReadInput { input: label, line, source: error });
+            }
+        };
+        let applied = sink.apply(&batch.records).await?;
+        report.records = batch.lines_so_far;
+        report.input_bytes = batch.input_bytes_so_far;
+        report.inserted += applied.inserted;
+        report.updated += applied.updated;
+        report.unchanged += applied.unchanged;
+        report.paragraphs_written += applied.paragraphs;
+        for rejected in batch.rejected.into_iter().chain(applied.refused) {
+            report.reject(rejected);
+        }
+        let read = raw_read.load(std::sync::atomic::Ordering::Relaxed);
+        progress(Progress::new(Phase::Loading, report.records, report.rejected, read, raw_total, start.elapsed()));
+    }
+    // The reader has hung up (channel closed); a panic in it would be a bug, reported as such.
+    reading.await.map_err(|e| IngestError::Internal(e.to_string()))?;
+    let read = raw_read.load(std::sync::atomic::Ordering::Relaxed);
+    progress(Progress::new(Phase::Indexing, report.records, report.rejected, read, raw_total, start.elapsed()));
+    report.finish(start.elapsed());
+    sink.finish(&report).await?;
+    report.finish(start.elapsed());
+    tracing::info!(target: "lexica_ingest", "{}", report.rate_line());
+    Ok(report)
+}

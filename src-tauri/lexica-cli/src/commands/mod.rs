@@ -1,0 +1,5 @@
+pub mod grants;
+pub mod history;
+pub mod provision;
+pub mod sources;
+pub mod users;

@@ -1,0 +1,173 @@
+use clap::{Args, Subcommand};
+use lexica_core::{DataSource, Lexica, SourceChanges, User};
+
+use crate::Failure;
+use crate::output::{Output, opt, table, yes_no};
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// List sources (all for admins; the ones shared with you otherwise).
+    List,
+    /// Show one source's settings.
+    Show { name: String },
+    /// Add a source.
+    Add {
+        /// Machine name: a lower-case letter, then lower-case letters, digits or _ (like ny_appeals).
+        name: String,
+        #[arg(long)]
+        display_name: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Add it disabled (a source without a URL must be).
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Change a source's settings; only the options given change.
+    Edit {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Forget the URL (the source must then be disabled).
+        #[arg(long, conflicts_with = "url")]
+        clear_url: bool,
+        #[arg(long, conflicts_with = "jurisdiction")]
+        clear_jurisdiction: bool,
+        /// Whether the source may be searched while it stays active.
+        #[arg(long)]
+        search_enabled: Option<bool>,
+    },
+    /// Make a source active.
+    Enable { name: String },
+    /// Make a source inactive: nobody searches it until it is enabled again.
+    Disable { name: String },
+    /// Remove a source, its grants, and its part of past searches.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// postgres://USER@HOST:PORT/DB[?sslmode=…] or sqlite:/path/bundle.sqlite — never with a password.
+    #[arg(long)]
+    url: Option<String>,
+    /// Kind of collection, e.g. state_appeals, federal_district (default general).
+    #[arg(long = "type")]
+    source_type: Option<String>,
+    #[arg(long)]
+    jurisdiction: Option<String>,
+    /// Connections in this source's pool (default 5).
+    #[arg(long)]
+    pool_size: Option<u32>,
+    /// Wait for a pooled connection, in ms (default 15000).
+    #[arg(long)]
+    acquire_timeout_ms: Option<u32>,
+    /// The source's statement timeout, in ms (default 30000).
+    #[arg(long)]
+    query_timeout_ms: Option<u32>,
+}
+
+impl SettingsArgs {
+    fn into_changes(self) -> SourceChanges {
+        SourceChanges {
+            database_url: self.url.map(Some),
+            source_type: self.source_type,
+            jurisdiction: self.jurisdiction.map(Some),
+            pool_size: self.pool_size,
+            acquire_timeout_ms: self.acquire_timeout_ms,
+            query_timeout_ms: self.query_timeout_ms,
+            ..SourceChanges::default()
+        }
+    }
+}
+
+pub async fn run(lexica: &Lexica, actor: &User, command: SourcesCommand, out: &Output) -> Result<(), Failure> {
+    match command {
+        SourcesCommand::List => {
+            let sources = lexica.list_sources(actor).await?;
+            out.show(&sources, |sources| {
+                let rows = sources
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            s.display_name.clone(),
+                            state(s),
+                            s.source_type.clone(),
+                            opt(&s.jurisdiction),
+                            s.database_url.clone().unwrap_or_else(|| "(not configured)".into()),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(&["name", "display name", "state", "type", "jurisdiction", "url"], &rows);
+            });
+        }
+        SourcesCommand::Show { name } => {
+            let source = lexica.get_source(actor, &name).await?;
+            out.show(&source, print_source);
+        }
+        SourcesCommand::Add { name, display_name, settings, inactive } => {
+            let mut changes = settings.into_changes();
+            changes.display_name = Some(display_name);
+            changes.is_active = Some(!inactive);
+            let source = lexica.add_source(actor, &name, changes).await?;
+            out.show(&source, |s| println!("added source {} ({})", s.name, state(s)));
+        }
+        SourcesCommand::Edit { name, display_name, settings, clear_url, clear_jurisdiction, search_enabled } => {
+            let mut changes = settings.into_changes();
+            changes.display_name = display_name;
+            changes.search_enabled = search_enabled;
+            if clear_url {
+                changes.database_url = Some(None);
+            }
+            if clear_jurisdiction {
+                changes.jurisdiction = Some(None);
+            }
+            let source = lexica.edit_source(actor, &name, changes).await?;
+            out.show(&source, |s| println!("updated source {}", s.name));
+        }
+        SourcesCommand::Enable { name } => {
+            let source = lexica.set_source_active(actor, &name, true).await?;
+            out.show(&source, |s| println!("{} is active", s.name));
+        }
+        SourcesCommand::Disable { name } => {
+            let source = lexica.set_source_active(actor, &name, false).await?;
+            out.show(&source, |s| println!("{} is inactive: nobody searches it until it is enabled", s.name));
+        }
+        SourcesCommand::Remove { name } => {
+            let source = lexica.remove_source(actor, &name).await?;
+            out.show(&source, |s| println!("removed source {} with its grants and its part of past searches", s.name));
+        }
+    }
+    Ok(())
+}
+
+fn state(s: &DataSource) -> String {
+    match (s.is_active, s.search_enabled, s.database_url.is_some()) {
+        (_, _, false) => "not configured".into(),
+        (false, _, _) => "inactive".into(),
+        (true, false, _) => "active, search off".into(),
+        (true, true, _) => "active".into(),
+    }
+}
+
+fn print_source(s: &DataSource) {
+    let rows = [
+        ("name", s.name.clone()),
+        ("display name", s.display_name.clone()),
+        ("state", state(s)),
+        ("url", s.database_url.clone().unwrap_or_else(|| "(not configured)".into())),
+        ("url override", s.url_env_var()),
+        ("type", s.source_type.clone()),
+        ("jurisdiction", opt(&s.jurisdiction)),
+        ("search enabled", yes_no(s.search_enabled)),
+        ("pool size", s.pool_size.to_string()),
+        ("acquire timeout", format!("{} ms", s.acquire_timeout_ms)),
+        ("query timeout", format!("{} ms", s.query_timeout_ms)),
+        ("id", s.id.to_string()),
+        ("updated", s.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+    ];
+    for (k, v) in rows {
+        println!("{k:<16} {v}");
+    }
+}

@@ -1,0 +1,100 @@
+//! The core's one error type.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::models::ValidationErrors;
+
+/// Everything that can go wrong in the core. Each message says what happened and what to do,
+/// and none ever contains a password or an unredacted connection URL.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more fields were refused; each error names its field.
+    #[error("{0}")]
+    Invalid(#[from] ValidationErrors),
+
+    #[error("{what} `{name}` does not exist{hint}")]
+    NotFound { what: &'static str, name: String, hint: &'static str },
+
+    #[error("{what} `{name}` already exists; choose another name or edit the existing one")]
+    AlreadyExists { what: &'static str, name: String },
+
+    #[error("{action} needs an administrator; `{user}` is not one (ask an admin to run `lexica users set-admin {user}`)")]
+    NotAdmin { user: String, action: &'static str },
+
+    #[error("user `{0}` is not known to this Lexica install; an administrator can add it with `lexica users add {0}`")]
+    UnknownUser(String),
+
+    #[error("{0}")]
+    Refused(String),
+
+    /// A provisioning file that could not be read or parsed, with every problem and its line.
+    #[error("{0}")]
+    Provisioning(String),
+
+    #[error("cannot use the Lexica home folder {path}: {source} (set LEXICA_HOME or --home to a writable folder)")]
+    Home { path: String, source: std::io::Error },
+
+    #[error("the app database failed: {0} (if this persists, check the disk and the file's permissions)")]
+    Database(#[from] sqlx::Error),
+
+    #[error("the app database could not be migrated: {0} (was it created by a newer Lexica?)")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Error {
+    /// A stable, machine-readable name for the error's kind (the UI and `--json` use it).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid(_) => ErrorKind::Invalid,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::NotAdmin { .. } | Error::UnknownUser(_) => ErrorKind::Forbidden,
+            Error::Refused(_) => ErrorKind::Refused,
+            Error::Provisioning(_) => ErrorKind::Provisioning,
+            Error::Home { .. } | Error::Database(_) | Error::Migration(_) => ErrorKind::Storage,
+        }
+    }
+}
+
+/// The kinds of [`Error`], as the UI and `--json` output see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ErrorKind {
+    Invalid,
+    NotFound,
+    AlreadyExists,
+    Forbidden,
+    Refused,
+    Provisioning,
+    Storage,
+}
+
+/// What crosses to the UI or `--json`: the kind, the message, and per-field problems.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export, rename = "CoreError")]
+pub struct ErrorReport {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// Field-named problems when `kind` is `invalid`; empty otherwise.
+    pub fields: Vec<crate::models::ValidationError>,
+}
+
+impl From<&Error> for ErrorReport {
+    fn from(error: &Error) -> Self {
+        let fields = match error {
+            Error::Invalid(errors) => errors.0.clone(),
+            _ => Vec::new(),
+        };
+        ErrorReport { kind: error.kind(), message: error.to_string(), fields }
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ErrorReport::from(self).serialize(serializer)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,271 @@
+//! [`Lexica`]: the core's front door. Every action names the user performing it, and every
+//! admin action is refused here for non-admins, so the CLI, the app and any future face obey
+//! the same rules.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+use ts_rs::TS;
+
+use crate::home::Home;
+use crate::models::{
+    DataSource, GrantView, PermissionLevel, Search, SearchExecution, SourceChanges, User,
+};
+use crate::{Error, Result, db, queries};
+
+/// Most searches `history` returns unless asked otherwise.
+pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
+
+/// An open install: its home folder and app database. Cheap to clone; share it freely.
+#[derive(Debug, Clone)]
+pub struct Lexica {
+    home: Home,
+    db: SqlitePool,
+}
+
+/// One past search with what each source did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SearchRecord {
+    pub search: Search,
+    pub username: String,
+    pub executions: Vec<ExecutionRecord>,
+}
+
+/// One source's execution, named.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ExecutionRecord {
+    pub source_name: String,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub execution: SearchExecution,
+}
+
+impl Lexica {
+    /// Opens the install at `home` (see [`Home::resolve`]), migrating and setting up on first start.
+    pub async fn open(home: Option<PathBuf>) -> Result<Lexica> {
+        let home = Home::resolve(home)?;
+        let db = db::open(&home.database_path()).await?;
+        Ok(Lexica { home, db })
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// The app database, for the core's own modules and tests.
+    pub fn db(&self) -> &SqlitePool {
+        &self.db
+    }
+
+    /// Closes the database cleanly (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// The user an action is performed as: `username`, or the OS login when `None`.
+    pub async fn acting_user(&self, username: Option<&str>) -> Result<User> {
+        let username = username.map_or_else(db::local_username, str::to_string);
+        queries::users::get_by_username(&self.db, &username).await?.ok_or(Error::UnknownUser(username))
+    }
+
+    // ---- users --------------------------------------------------------------------------
+
+    pub async fn list_users(&self, actor: &User) -> Result<Vec<User>> {
+        require_admin(actor, "listing users")?;
+        queries::users::list(&self.db).await
+    }
+
+    pub async fn add_user(&self, actor: &User, username: &str, display_name: Option<&str>, is_admin: bool) -> Result<User> {
+        require_admin(actor, "adding a user")?;
+        let user = User::new(username, display_name, is_admin);
+        user.validate()?;
+        queries::users::insert(&self.db, &user).await?;
+        tracing::info!(actor = %actor.username, user = %user.username, is_admin, "user added");
+        Ok(user)
+    }
+
+    /// Removes a user with their grants and search history. The last administrator cannot be
+    /// removed (nobody could manage the install any more), nor can an admin remove themself.
+    pub async fn remove_user(&self, actor: &User, username: &str) -> Result<()> {
+        require_admin(actor, "removing a user")?;
+        let mut tx = self.db.begin().await?;
+        let user = find_user(&mut *tx, username).await?;
+        if user.id == actor.id {
+            return Err(Error::Refused("you cannot remove yourself; ask another administrator".into()));
+        }
+        if user.is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
+            return Err(Error::Refused(format!("`{username}` is the last administrator; make someone else admin first")));
+        }
+        queries::users::delete(&mut *tx, user.id).await?;
+        tx.commit().await?;
+        tracing::info!(actor = %actor.username, user = %username, "user removed");
+        Ok(())
+    }
+
+    pub async fn set_admin(&self, actor: &User, username: &str, is_admin: bool) -> Result<User> {
+        require_admin(actor, "changing who is an administrator")?;
+        let mut tx = self.db.begin().await?;
+        let mut user = find_user(&mut *tx, username).await?;
+        if user.is_admin && !is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
+            return Err(Error::Refused(format!("`{username}` is the last administrator; make someone else admin first")));
+        }
+        user.is_admin = is_admin;
+        queries::users::update(&mut *tx, &user).await?;
+        tx.commit().await?;
+        tracing::info!(actor = %actor.username, user = %username, is_admin, "admin flag set");
+        Ok(user)
+    }
+
+    // ---- sources ------------------------------------------------------------------------
+
+    /// Administrators see every source; other users see the sources they hold a grant on.
+    pub async fn list_sources(&self, actor: &User) -> Result<Vec<DataSource>> {
+        if actor.is_admin {
+            queries::data_sources::list(&self.db).await
+        } else {
+            queries::data_sources::list_granted_to(&self.db, actor.id).await
+        }
+    }
+
+    /// The sources `actor` may search now: granted ∧ active ∧ search-enabled. Administrators
+    /// search only what they are granted too, so a search shows what the firm chose to share.
+    pub async fn accessible_sources(&self, actor: &User) -> Result<Vec<DataSource>> {
+        queries::data_sources::list_searchable_by(&self.db, actor.id).await
+    }
+
+    pub async fn get_source(&self, actor: &User, name: &str) -> Result<DataSource> {
+        let source = find_source(&self.db, name).await?;
+        if !actor.is_admin && queries::permissions::get(&self.db, actor.id, source.id).await?.is_none() {
+            // Same answer as for a missing source: a user learns nothing of sources not shared with them.
+            return Err(not_found_source(name));
+        }
+        Ok(source)
+    }
+
+    pub async fn add_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
+        require_admin(actor, "adding a source")?;
+        let mut source = DataSource::new(name, "");
+        source.apply(changes);
+        source.validate()?;
+        queries::data_sources::insert(&self.db, &source).await?;
+        tracing::info!(actor = %actor.username, source = %source.name, "source added");
+        Ok(source)
+    }
+
+    pub async fn edit_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
+        require_admin(actor, "editing a source")?;
+        let mut tx = self.db.begin().await?;
+        let mut source = find_source(&mut *tx, name).await?;
+        source.apply(changes);
+        source.validate()?;
+        queries::data_sources::update(&mut *tx, &source).await?;
+        tx.commit().await?;
+        tracing::info!(actor = %actor.username, source = %source.name, "source edited");
+        find_source(&self.db, name).await
+    }
+
+    pub async fn set_source_active(&self, actor: &User, name: &str, active: bool) -> Result<DataSource> {
+        let changes = SourceChanges { is_active: Some(active), ..SourceChanges::default() };
+        self.edit_source(actor, name, changes).await
+    }
+
+    /// Removes a source with its grants and its executions in past searches.
+    pub async fn remove_source(&self, actor: &User, name: &str) -> Result<DataSource> {
+        require_admin(actor, "removing a source")?;
+        let source = find_source(&self.db, name).await?;
+        queries::data_sources::delete(&self.db, source.id).await?;
+        tracing::info!(actor = %actor.username, source = %name, "source removed");
+        Ok(source)
+    }
+
+    // ---- grants -------------------------------------------------------------------------
+
+    /// Administrators see every grant (or one user's); others see only their own.
+    pub async fn list_grants(&self, actor: &User, username: Option<&str>) -> Result<Vec<GrantView>> {
+        match username {
+            None if actor.is_admin => queries::permissions::list(&self.db).await,
+            None => queries::permissions::list_for_user(&self.db, actor.id).await,
+            Some(name) if name == actor.username => queries::permissions::list_for_user(&self.db, actor.id).await,
+            Some(name) => {
+                require_admin(actor, "listing another user's grants")?;
+                let user = find_user(&self.db, name).await?;
+                queries::permissions::list_for_user(&self.db, user.id).await
+            }
+        }
+    }
+
+    /// Grants (or changes) `level` on `source` to `username`. Returns whether anything changed.
+    pub async fn grant(&self, actor: &User, username: &str, source: &str, level: PermissionLevel) -> Result<bool> {
+        require_admin(actor, "granting access")?;
+        let mut tx = self.db.begin().await?;
+        let user = find_user(&mut *tx, username).await?;
+        let source = find_source(&mut *tx, source).await?;
+        let changed = queries::permissions::upsert(&mut *tx, user.id, source.id, level, Some(actor.id)).await?;
+        tx.commit().await?;
+        tracing::info!(actor = %actor.username, user = %username, source = %source.name, level = level.as_str(), changed, "grant");
+        Ok(changed)
+    }
+
+    /// Revokes `username`'s access to `source`. Returns whether a grant existed.
+    pub async fn revoke(&self, actor: &User, username: &str, source: &str) -> Result<bool> {
+        require_admin(actor, "revoking access")?;
+        let mut tx = self.db.begin().await?;
+        let user = find_user(&mut *tx, username).await?;
+        let source = find_source(&mut *tx, source).await?;
+        let existed = queries::permissions::delete(&mut *tx, user.id, source.id).await?;
+        tx.commit().await?;
+        tracing::info!(actor = %actor.username, user = %username, source = %source.name, existed, "revoke");
+        Ok(existed)
+    }
+
+    // ---- history ------------------------------------------------------------------------
+
+    /// Past searches, newest first, with each source's execution. Users see their own;
+    /// administrators may ask for everyone's (`all_users`).
+    pub async fn history(&self, actor: &User, limit: u32, all_users: bool) -> Result<Vec<SearchRecord>> {
+        let searches = if all_users {
+            require_admin(actor, "reading everyone's search history")?;
+            queries::searches::list(&self.db, limit).await?
+        } else {
+            queries::searches::list_for_user(&self.db, actor.id, limit).await?
+        };
+        let mut records = Vec::with_capacity(searches.len());
+        for search in searches {
+            let username = queries::users::get(&self.db, search.user_id).await?.map(|u| u.username).unwrap_or_default();
+            let mut executions = Vec::new();
+            for execution in queries::search_executions::list_for_search(&self.db, search.id).await? {
+                let source_name = queries::data_sources::get(&self.db, execution.data_source_id)
+                    .await?
+                    .map(|s| s.name)
+                    .unwrap_or_default();
+                executions.push(ExecutionRecord { source_name, execution });
+            }
+            records.push(SearchRecord { search, username, executions });
+        }
+        Ok(records)
+    }
+}
+
+pub(crate) fn require_admin(actor: &User, action: &'static str) -> Result<()> {
+    if actor.is_admin { Ok(()) } else { Err(Error::NotAdmin { user: actor.username.clone(), action }) }
+}
+
+pub(crate) async fn find_user(db: impl sqlx::SqliteExecutor<'_>, username: &str) -> Result<User> {
+    queries::users::get_by_username(db, username).await?.ok_or_else(|| Error::NotFound {
+        what: "user",
+        name: username.to_string(),
+        hint: "; `lexica users list` shows who exists",
+    })
+}
+
+pub(crate) async fn find_source(db: impl sqlx::SqliteExecutor<'_>, name: &str) -> Result<DataSource> {
+    queries::data_sources::get_by_name(db, name).await?.ok_or_else(|| not_found_source(name))
+}
+
+fn not_found_source(name: &str) -> Error {
+    Error::NotFound { what: "source", name: name.to_string(), hint: "; `lexica sources list` shows the sources you can see" }
+}
+

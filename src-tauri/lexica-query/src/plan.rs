@@ -1,0 +1,266 @@
+//! What a compiler hands the executor: one SQL statement, its bind values, and whether the
+//! exact checker must confirm each candidate. Shared helpers for both compilers.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::ast::{DateRange, Field, Form, Node, Word};
+use crate::expand;
+
+/// The backend a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// One bind value, in placeholder order (`$1`… for PostgreSQL, `?1`… for SQLite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum BindValue {
+    Text(String),
+    Int(i64),
+}
+
+/// Restrictions the user picks outside the query text. Each becomes a bound SQL condition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Filters {
+    /// `opinions.court` must equal one of these (empty: any court).
+    pub courts: Vec<String>,
+    /// `opinions.jurisdiction` must equal one of these (empty: any).
+    pub jurisdictions: Vec<String>,
+    /// Combined (intersected) with the query's own `da(...)`.
+    pub decided: Option<DateRange>,
+    /// Rows returned. When the plan `needs_check`, ask for more than you will show: the
+    /// checker drops candidates.
+    pub limit: u32,
+}
+
+impl Default for Filters {
+    fn default() -> Filters {
+        Filters { courts: Vec::new(), jurisdictions: Vec::new(), decided: None, limit: crate::DEFAULT_LIMIT }
+    }
+}
+
+/// A compiled query for one backend.
+///
+/// `sql` returns `(id BIGINT/INTEGER, rank DOUBLE)` rows, best first, at most `limit` rows.
+/// `rank` is higher-is-better on both backends (PostgreSQL `ts_rank_cd` on
+/// `opinions.search_vector`; SQLite `-bm25(opinions_fts)`), but the two scales differ and
+/// SQLite's depends on each file's statistics: normalizing scores across sources is the
+/// executor's job. In statements mode (`Ranking::Coverage`) `rank` is the number of keywords
+/// the opinion holds plus the number the best paragraph holds, identical on both backends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub backend: Backend,
+    /// Built only from the tree's structure; every piece of user text is in `binds`.
+    pub sql: String,
+    pub binds: Vec<BindValue>,
+    /// True when some part could not be expressed exactly: the statement returns a superset of
+    /// the matches, and each candidate must be confirmed with [`crate::check`] (fetch it with
+    /// `check_fields_sql` and `check_paragraphs_sql`).
+    pub needs_check: bool,
+    /// Why the check is needed (one line per inexact part), for `lexica query check`.
+    pub check_reasons: Vec<String>,
+    /// `case_name, citation, court, decided_on (text)` of opinion `id` (one bind).
+    pub check_fields_sql: &'static str,
+    /// The paragraphs (`body`, in order) of opinion `id` (one bind).
+    pub check_paragraphs_sql: &'static str,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.sql)?;
+        for (i, b) in self.binds.iter().enumerate() {
+            let p = match self.backend {
+                Backend::Postgres => format!("${}", i + 1),
+                Backend::Sqlite => format!("?{}", i + 1),
+            };
+            match b {
+                BindValue::Text(t) => writeln!(f, "  {p} = {t:?}")?,
+                BindValue::Int(n) => writeln!(f, "  {p} = {n}")?,
+            }
+        }
+        if self.needs_check {
+            writeln!(f, "  needs exact check of candidates:")?;
+            for r in &self.check_reasons {
+                writeln!(f, "    - {r}")?;
+            }
+        } else {
+            writeln!(f, "  exact: no check needed")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a sub-expression is being compiled to include or to exclude opinions. An inexact
+/// part must over-approximate where it includes and under-approximate where it excludes, so
+/// that the statement's result is always a superset of the true matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Polarity {
+    Include,
+    Exclude,
+}
+
+impl Polarity {
+    pub(crate) fn flip(self) -> Polarity {
+        match self {
+            Polarity::Include => Polarity::Exclude,
+            Polarity::Exclude => Polarity::Include,
+        }
+    }
+}
+
+/// Bind list and check bookkeeping shared by the compilers.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub backend: Backend,
+    pub binds: Vec<BindValue>,
+    pub reasons: Vec<String>,
+}
+
+impl Ctx {
+    pub(crate) fn new(backend: Backend) -> Ctx {
+        Ctx { backend, binds: Vec::new(), reasons: Vec::new() }
+    }
+
+    /// Adds a bind and returns its placeholder.
+    pub(crate) fn bind(&mut self, v: BindValue) -> String {
+        self.binds.push(v);
+        match self.backend {
+            Backend::Postgres => format!("${}", self.binds.len()),
+            Backend::Sqlite => format!("?{}", self.binds.len()),
+        }
+    }
+
+    pub(crate) fn inexact(&mut self, why: String) {
+        if !self.reasons.contains(&why) {
+            self.reasons.push(why);
+        }
+    }
+
+    /// The filter and date conditions (` AND ...` each), shared by both dialects.
+    pub(crate) fn filter_conditions(&mut self, date: Option<DateRange>, filters: &Filters) -> String {
+        let mut sql = String::new();
+        let date_cast = if self.backend == Backend::Postgres { "::date" } else { "" };
+        for range in [date, filters.decided].into_iter().flatten() {
+            if let Some(from) = range.from {
+                let p = self.bind(BindValue::Text(from.iso()));
+                sql.push_str(&format!(" AND o.decided_on >= {p}{date_cast}"));
+            }
+            if let Some(to) = range.to {
+                let p = self.bind(BindValue::Text(to.iso()));
+                sql.push_str(&format!(" AND o.decided_on <= {p}{date_cast}"));
+            }
+        }
+        for (column, values) in [("court", &filters.courts), ("jurisdiction", &filters.jurisdictions)] {
+            if values.is_empty() {
+                continue;
+            }
+            let ps: Vec<String> = values.iter().map(|v| self.bind(BindValue::Text(v.clone()))).collect();
+            sql.push_str(&format!(" AND o.{column} IN ({})", ps.join(", ")));
+        }
+        sql
+    }
+}
+
+/// A term, phrase or OR of them: the only shapes a backend can place exactly (the other shapes
+/// inside a proximity are nested proximities).
+pub(crate) fn is_flat(n: &Node) -> bool {
+    match n {
+        Node::Term(_) | Node::Phrase(_) => true,
+        Node::Or(c) => c.iter().all(is_flat),
+        _ => false,
+    }
+}
+
+/// Answerable from the document-level index alone (no positions needed): terms, fields and
+/// Boolean combinations of them. Phrases and proximity need paragraph positions.
+pub(crate) fn document_level(n: &Node) -> bool {
+    match n {
+        Node::Term(_) | Node::Field { .. } => true,
+        Node::Phrase(_) | Node::Near { .. } => false,
+        Node::And(c) | Node::Or(c) => c.iter().all(document_level),
+        Node::Not { include, exclude } => document_level(include) && document_level(exclude),
+    }
+}
+
+/// The terms and phrases of a flat node.
+pub(crate) fn atoms(n: &Node) -> Vec<&Node> {
+    match n {
+        Node::Or(c) => c.iter().flat_map(atoms).collect(),
+        other => vec![other],
+    }
+}
+
+/// One indexed token pattern: an exact word or a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub text: String,
+    pub prefix: bool,
+}
+
+/// Every alternative token of a term (its forms, or its prefix).
+pub(crate) fn term_tokens(word: &str, form: Form) -> Vec<Token> {
+    match form {
+        Form::Plural => expand::forms(word).into_iter().map(|text| Token { text, prefix: false }).collect(),
+        Form::Exact => vec![Token { text: word.to_string(), prefix: false }],
+        Form::Prefix => vec![Token { text: word.to_string(), prefix: true }],
+    }
+}
+
+pub(crate) fn word_token(w: &Word) -> Token {
+    Token { text: w.text.clone(), prefix: w.prefix }
+}
+
+/// Could one indexed word match both patterns? (Then a backend that lets two operands share
+/// a token cannot be trusted to keep them apart.)
+pub(crate) fn may_share(a: &Token, b: &Token) -> bool {
+    match (a.prefix, b.prefix) {
+        (false, false) => a.text == b.text,
+        (true, false) => b.text.starts_with(&a.text),
+        (false, true) => a.text.starts_with(&b.text),
+        (true, true) => a.text.starts_with(&b.text) || b.text.starts_with(&a.text),
+    }
+}
+
+/// All token patterns a node's matches can contain.
+pub(crate) fn node_tokens(n: &Node) -> Vec<Token> {
+    let mut out = Vec::new();
+    n.walk(&mut |x| match x {
+        Node::Term(t) => out.extend(term_tokens(&t.word, t.form)),
+        Node::Phrase(ws) => out.extend(ws.iter().map(word_token)),
+        _ => {}
+    });
+    out
+}
+
+/// Each positive (not excluded) word of the query with the field it must be in (`None` =
+/// body): the retrieval-and-ranking part of a plan. Every opinion that matches the query
+/// contains at least one of them (an exclusion always has an inclusion beside it).
+pub(crate) fn positive_tokens(n: &Node, field: Option<Field>, out: &mut Vec<(Option<Field>, Token)>) {
+    let mut push = |t: Token| {
+        if !out.contains(&(field, t.clone())) {
+            out.push((field, t));
+        }
+    };
+    match n {
+        Node::Term(t) => term_tokens(&t.word, t.form).into_iter().for_each(&mut push),
+        Node::Phrase(ws) => ws.iter().map(word_token).for_each(&mut push),
+        Node::And(c) | Node::Or(c) => c.iter().for_each(|x| positive_tokens(x, field, out)),
+        Node::Not { include, .. } => positive_tokens(include, field, out),
+        Node::Near { left, right, .. } => {
+            positive_tokens(left, field, out);
+            positive_tokens(right, field, out);
+        }
+        Node::Field { field: f, node } => positive_tokens(node, Some(*f), out),
+    }
+}
+
+/// The keywords of a statements-mode query (the OR's children, or the single root).
+pub(crate) fn keywords(root: &Node) -> Vec<&Node> {
+    match root {
+        Node::Or(c) => c.iter().collect(),
+        other => vec![other],
+    }
+}
