@@ -324,7 +324,12 @@ impl PgSink {
             .await
             .map_err(self.db_err("recording the run in ingest_runs"))?;
         // Closing ends the session, which releases the advisory lock.
-        self.conn.close().await.map_err(self.db_err("closing the connection"))?;
+        let Self { conn, target, secrets } = self;
+        conn.close().await.map_err(|e| IngestError::Database {
+            target,
+            during: "closing the connection",
+            message: scrub(&e.to_string(), &secrets),
+        })?;
         Ok(())
     }
 }

@@ -275,7 +275,12 @@ impl SqliteSink {
             .execute(&mut self.conn)
             .await
             .map_err(self.db_err("checkpointing the bundle"))?;
-        self.conn.close().await.map_err(self.db_err("closing the bundle"))?;
+        let Self { conn, path } = self;
+        conn.close().await.map_err(|e| IngestError::Database {
+            target: path.display().to_string(),
+            during: "closing the bundle",
+            message: e.to_string(),
+        })?;
         Ok(())
     }
 }

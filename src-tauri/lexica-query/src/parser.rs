@@ -436,7 +436,7 @@ fn parse_date(input: &str, spec: &str, start: usize, end: usize) -> Result<DateR
     let mut to: Option<Date> = None;
     let mut i = 0;
     let mut clauses = 0;
-    let mut day = |t: Option<&&str>| -> Result<(Date, Date)> {
+    let day = |t: Option<&&str>| -> Result<(Date, Date)> {
         let t = t.ok_or_else(|| bad("a date is missing".to_string()))?;
         date_bounds(t).map_err(|e| match e {
             DateErr::Year(y) => QueryError::new(

@@ -44,11 +44,11 @@ impl Default for Filters {
 
 /// A compiled query for one backend.
 ///
-/// `sql` returns `(id BIGINT/INTEGER, rank DOUBLE)` rows, best first, at most `limit` rows.
-/// `rank` is higher-is-better on both backends (PostgreSQL `ts_rank_cd` on
+/// `sql` returns `(id BIGINT/INTEGER, score DOUBLE)` rows, best first, at most `limit` rows.
+/// `score` is higher-is-better on both backends (PostgreSQL `ts_rank_cd` on
 /// `opinions.search_vector`; SQLite `-bm25(opinions_fts)`), but the two scales differ and
 /// SQLite's depends on each file's statistics: normalizing scores across sources is the
-/// executor's job. In statements mode (`Ranking::Coverage`) `rank` is the number of keywords
+/// executor's job. In statements mode (`Ranking::Coverage`) `score` is the number of keywords
 /// the opinion holds plus the number the best paragraph holds, identical on both backends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {

@@ -139,7 +139,7 @@ pub fn parse_statements(input: &str) -> Result<Query, QueryError> {
 /// The keywords of a statement, in order of first occurrence: each a word or a phrase.
 pub fn keywords(input: &str) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = Vec::new();
-    let mut push = |k: Vec<String>, out: &mut Vec<Vec<String>>| {
+    let push = |k: Vec<String>, out: &mut Vec<Vec<String>>| {
         if !k.is_empty() && !out.contains(&k) && out.len() < MAX_STATEMENT_KEYWORDS {
             out.push(k);
         }

@@ -1,0 +1,233 @@
+//! The PostgreSQL compiler: tsquery on `opinions.search_vector` (presence, fields, ranking)
+//! and on `opinion_paragraphs.search_vector` (phrases and proximity, exact positions).
+//!
+//! Every tsquery is a bind value cast with `::tsquery` (no parsing config, no stemming): its
+//! lexemes come from [`crate::text::words`], so they are alphanumeric and quoted, and cannot
+//! change the tsquery's structure.
+
+use crate::ast::{Field, Node, Query, Ranking, Within};
+use crate::plan::{self, Backend, BindValue, Ctx, Filters, Plan, Polarity, Token};
+use crate::MAX_COMPILED_ALTERNATIVES;
+
+/// The tsvector weight of a field (`None` = body).
+fn weight(field: Option<Field>) -> char {
+    match field {
+        Some(Field::CaseName) => 'A',
+        Some(Field::Citation) => 'B',
+        Some(Field::Court) => 'C',
+        None => 'D',
+    }
+}
+
+fn lexeme(t: &Token, weight: Option<char>) -> String {
+    let mut s = format!("'{}'", t.text);
+    if t.prefix || weight.is_some() {
+        s.push(':');
+        if t.prefix {
+            s.push('*');
+        }
+        if let Some(w) = weight {
+            s.push(w);
+        }
+    }
+    s
+}
+
+fn alternatives(tokens: &[Token], weight: Option<char>) -> String {
+    let parts: Vec<String> = tokens.iter().map(|t| lexeme(t, weight)).collect();
+    if parts.len() == 1 { parts.concat() } else { format!("({})", parts.join(" | ")) }
+}
+
+/// Compiles a query for a PostgreSQL source (schema: migrations/source-postgres).
+pub fn compile(query: &Query, filters: &Filters) -> Plan {
+    let mut c = Ctx::new(Backend::Postgres);
+    let mut toks = Vec::new();
+    plan::positive_tokens(&query.root, None, &mut toks);
+    let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, Some(weight(*f)))).collect();
+    let any = c.bind(BindValue::Text(any.join(" | ")));
+    let relevance = format!("ts_rank_cd(o.search_vector, {any}::tsquery)::float8");
+    let (rank, join, order) = match query.ranking {
+        Ranking::Relevance => (relevance, String::new(), "score DESC, o.id".to_string()),
+        Ranking::Coverage => coverage(&mut c, &query.root, relevance),
+    };
+    let cond = document(&mut c, &query.root, Polarity::Include);
+    let filters_sql = c.filter_conditions(query.date, filters);
+    let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+    let sql = format!(
+        "SELECT o.id, {rank} AS score FROM opinions o{join} WHERE o.search_vector @@ {any}::tsquery AND {cond}{filters_sql} ORDER BY {order} LIMIT {limit}"
+    );
+    Plan {
+        backend: Backend::Postgres,
+        sql,
+        binds: c.binds,
+        needs_check: !c.reasons.is_empty(),
+        check_reasons: c.reasons,
+        check_fields_sql: "SELECT case_name, citation, court, decided_on::text FROM opinions WHERE id = $1",
+        check_paragraphs_sql: "SELECT body FROM opinion_paragraphs WHERE opinion_id = $1 ORDER BY paragraph_no",
+    }
+}
+
+/// Statements mode: keywords in the opinion + keywords in its best paragraph.
+fn coverage(c: &mut Ctx, root: &Node, relevance: String) -> (String, String, String) {
+    let keywords = plan::keywords(root);
+    let doc: Vec<String> = keywords.iter().map(|k| format!("({})::int", document(c, k, Polarity::Include))).collect();
+    let para: Vec<String> = keywords.iter().map(|k| paragraph_query(c, k).0).collect();
+    let any_para = c.bind(BindValue::Text(para.join(" | ")));
+    let per: Vec<String> = para
+        .into_iter()
+        .map(|q| {
+            let p = c.bind(BindValue::Text(q));
+            format!("(p.search_vector @@ {p}::tsquery)::int")
+        })
+        .collect();
+    let join = format!(
+        " LEFT JOIN (SELECT p.opinion_id, max({}) AS best FROM opinion_paragraphs p WHERE p.search_vector @@ {any_para}::tsquery GROUP BY p.opinion_id) pc ON pc.opinion_id = o.id",
+        per.join(" + ")
+    );
+    let rank = format!("({} + coalesce(pc.best, 0))::float8", doc.join(" + "));
+    (rank, join, format!("score DESC, {relevance} DESC, o.id"))
+}
+
+/// An opinion-level SQL condition.
+fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
+    if plan::document_level(n) {
+        let q = document_query(n, None);
+        let p = c.bind(BindValue::Text(q));
+        return format!("o.search_vector @@ {p}::tsquery");
+    }
+    match n {
+        Node::And(children) | Node::Or(children) => {
+            let sep = if matches!(n, Node::And(_)) { " AND " } else { " OR " };
+            let parts: Vec<String> = children.iter().map(|x| document(c, x, pol)).collect();
+            format!("({})", parts.join(sep))
+        }
+        Node::Not { include, exclude } => {
+            let a = document(c, include, pol);
+            let b = document(c, exclude, pol.flip());
+            format!("({a} AND NOT {b})")
+        }
+        _ => {
+            let (q, exact) = paragraph_query(c, n);
+            if !exact && pol == Polarity::Exclude {
+                // An inexact exclusion would drop true matches: exclude nothing here and let
+                // the checker exclude exactly.
+                return "FALSE".to_string();
+            }
+            let p = c.bind(BindValue::Text(q));
+            format!("EXISTS (SELECT 1 FROM opinion_paragraphs p WHERE p.opinion_id = o.id AND p.search_vector @@ {p}::tsquery)")
+        }
+    }
+}
+
+/// A tsquery on `opinions.search_vector` for a document-level node.
+fn document_query(n: &Node, field: Option<Field>) -> String {
+    let w = Some(weight(field));
+    match n {
+        Node::Term(t) => alternatives(&plan::term_tokens(&t.word, t.form), w),
+        // Only inside a field (a short column: positions are exact there).
+        Node::Phrase(ws) => {
+            let parts: Vec<String> = ws.iter().map(|x| lexeme(&plan::word_token(x), w)).collect();
+            format!("({})", parts.join(" <-> "))
+        }
+        Node::And(ch) | Node::Or(ch) => {
+            let sep = if matches!(n, Node::And(_)) { " & " } else { " | " };
+            let parts: Vec<String> = ch.iter().map(|x| document_query(x, field)).collect();
+            format!("({})", parts.join(sep))
+        }
+        Node::Not { include, exclude } => {
+            format!("({} & !{})", document_query(include, field), document_query(exclude, field))
+        }
+        Node::Field { field, node } => document_query(node, Some(*field)),
+        // Not document-level: never reached (see plan::document_level).
+        Node::Near { .. } => String::new(),
+    }
+}
+
+/// A tsquery on `opinion_paragraphs.search_vector`, and whether it is exact.
+fn paragraph_query(c: &mut Ctx, n: &Node) -> (String, bool) {
+    match n {
+        Node::Term(_) | Node::Phrase(_) => (presence(n), true),
+        Node::Or(ch) => {
+            let parts: Vec<(String, bool)> = ch.iter().map(|x| paragraph_query(c, x)).collect();
+            let exact = parts.iter().all(|p| p.1);
+            let q: Vec<String> = parts.into_iter().map(|p| p.0).collect();
+            (format!("({})", q.join(" | ")), exact)
+        }
+        Node::Near { left, right, within } => near(c, left, right, *within),
+        _ => (presence(n), false),
+    }
+}
+
+fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
+    let both = format!("({} & {})", presence(l), presence(r));
+    if !plan::is_flat(l) || !plan::is_flat(r) {
+        c.inexact(format!("nested proximity `{within}` is checked after retrieval"));
+        return (both, false);
+    }
+    match within {
+        Within::Paragraph { ordered: false } => (both, true),
+        Within::Paragraph { ordered: true } => {
+            c.inexact("`+p` (order within a paragraph) is checked after retrieval".to_string());
+            (both, false)
+        }
+        Within::Sentence { .. } => {
+            c.inexact(format!("`{within}`: sentences are not indexed; same paragraph is retrieved, then checked"));
+            (both, false)
+        }
+        Within::Words { n, ordered } => {
+            let (gl, gr) = (groups(l), groups(r));
+            let count = gl.len() * gr.len() * n as usize * if ordered { 1 } else { 2 };
+            if count > MAX_COMPILED_ALTERNATIVES {
+                c.inexact(format!("`{within}` would need {count} tsquery alternatives; same paragraph is retrieved, then checked"));
+                return (both, false);
+            }
+            // `x <d> y`: y starts exactly d positions after x ends; "within n" is d = 1..=n.
+            let mut alts = Vec::with_capacity(count);
+            for a in &gl {
+                for b in &gr {
+                    for d in 1..=n {
+                        alts.push(format!("{a} <{d}> {b}"));
+                        if !ordered {
+                            alts.push(format!("{b} <{d}> {a}"));
+                        }
+                    }
+                }
+            }
+            (format!("({})", alts.join(" | ")), true)
+        }
+    }
+}
+
+/// Operand groups of one width each: all single-word alternatives together (width 1), then
+/// each phrase alone (PostgreSQL aligns `<d>` on the right operand's start only when every
+/// alternative of it has the same width).
+fn groups(n: &Node) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut out = Vec::new();
+    for a in plan::atoms(n) {
+        match a {
+            Node::Term(t) => words.extend(plan::term_tokens(&t.word, t.form)),
+            other => out.push(presence(other)),
+        }
+    }
+    if !words.is_empty() {
+        out.insert(0, alternatives(&words, None));
+    }
+    out
+}
+
+/// A necessary condition on one paragraph: every term, phrase and OR exactly; a proximity
+/// as "both operands present".
+fn presence(n: &Node) -> String {
+    match n {
+        Node::Term(t) => alternatives(&plan::term_tokens(&t.word, t.form), None),
+        Node::Phrase(ws) => {
+            let parts: Vec<String> = ws.iter().map(|x| lexeme(&plan::word_token(x), None)).collect();
+            format!("({})", parts.join(" <-> "))
+        }
+        Node::Or(ch) => format!("({})", ch.iter().map(presence).collect::<Vec<_>>().join(" | ")),
+        Node::Near { left, right, .. } => format!("({} & {})", presence(left), presence(right)),
+        // Rejected inside proximity by the parser.
+        Node::And(_) | Node::Not { .. } | Node::Field { .. } => String::new(),
+    }
+}
