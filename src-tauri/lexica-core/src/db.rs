@@ -46,8 +46,9 @@ pub async fn open(path: &std::path::Path) -> Result<SqlitePool> {
 /// and the NY Court of Appeals source, once per database.
 async fn first_start(pool: &SqlitePool) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let done: Option<String> =
-        sqlx::query_scalar("SELECT value FROM app_settings WHERE key = 'first_start_done'").fetch_optional(&mut *tx).await?;
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM app_settings WHERE key = 'first_start_done'")
+        .fetch_optional(&mut *tx)
+        .await?;
     if done.is_some() {
         return Ok(());
     }

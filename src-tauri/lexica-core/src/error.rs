@@ -19,7 +19,9 @@ pub enum Error {
     #[error("{what} `{name}` already exists; choose another name or edit the existing one")]
     AlreadyExists { what: &'static str, name: String },
 
-    #[error("{action} needs an administrator; `{user}` is not one (ask an admin to run `lexica users set-admin {user}`)")]
+    #[error(
+        "{action} needs an administrator; `{user}` is not one (ask an admin to run `lexica users set-admin {user}`)"
+    )]
     NotAdmin { user: String, action: &'static str },
 
     #[error("user `{0}` is not known to this Lexica install; an administrator can add it with `lexica users add {0}`")]

@@ -9,9 +9,7 @@ use sqlx::SqlitePool;
 use ts_rs::TS;
 
 use crate::home::Home;
-use crate::models::{
-    DataSource, GrantView, PermissionLevel, Search, SearchExecution, SourceChanges, User,
-};
+use crate::models::{DataSource, GrantView, PermissionLevel, Search, SearchExecution, SourceChanges, User};
 use crate::{Error, Result, db, queries};
 
 /// Most searches `history` returns unless asked otherwise.
@@ -78,7 +76,13 @@ impl Lexica {
         queries::users::list(&self.db).await
     }
 
-    pub async fn add_user(&self, actor: &User, username: &str, display_name: Option<&str>, is_admin: bool) -> Result<User> {
+    pub async fn add_user(
+        &self,
+        actor: &User,
+        username: &str,
+        display_name: Option<&str>,
+        is_admin: bool,
+    ) -> Result<User> {
         require_admin(actor, "adding a user")?;
         let user = User::new(username, display_name, is_admin);
         user.validate()?;
@@ -97,7 +101,9 @@ impl Lexica {
             return Err(Error::Refused("you cannot remove yourself; ask another administrator".into()));
         }
         if user.is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
-            return Err(Error::Refused(format!("`{username}` is the last administrator; make someone else admin first")));
+            return Err(Error::Refused(format!(
+                "`{username}` is the last administrator; make someone else admin first"
+            )));
         }
         queries::users::delete(&mut *tx, user.id).await?;
         tx.commit().await?;
@@ -110,7 +116,9 @@ impl Lexica {
         let mut tx = self.db.begin().await?;
         let mut user = find_user(&mut *tx, username).await?;
         if user.is_admin && !is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
-            return Err(Error::Refused(format!("`{username}` is the last administrator; make someone else admin first")));
+            return Err(Error::Refused(format!(
+                "`{username}` is the last administrator; make someone else admin first"
+            )));
         }
         user.is_admin = is_admin;
         queries::users::update(&mut *tx, &user).await?;
@@ -266,6 +274,9 @@ pub(crate) async fn find_source(db: impl sqlx::SqliteExecutor<'_>, name: &str) -
 }
 
 fn not_found_source(name: &str) -> Error {
-    Error::NotFound { what: "source", name: name.to_string(), hint: "; `lexica sources list` shows the sources you can see" }
+    Error::NotFound {
+        what: "source",
+        name: name.to_string(),
+        hint: "; `lexica sources list` shows the sources you can see",
+    }
 }
-

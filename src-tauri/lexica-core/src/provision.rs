@@ -227,18 +227,26 @@ impl Lexica {
                 problems.0.push((at, format!("the grant of `{}` to `{}` is listed twice", e.source, e.user)));
                 continue;
             }
-            if !user_lines.contains_key(&e.user) && queries::users::get_by_username(&mut *tx, &e.user).await?.is_none() {
-                problems.0.push((at, format!("grant names user `{}`, who is neither in this file nor in Lexica", e.user)));
+            if !user_lines.contains_key(&e.user) && queries::users::get_by_username(&mut *tx, &e.user).await?.is_none()
+            {
+                problems
+                    .0
+                    .push((at, format!("grant names user `{}`, who is neither in this file nor in Lexica", e.user)));
             }
             if !source_lines.contains_key(&e.source)
                 && queries::data_sources::get_by_name(&mut *tx, &e.source).await?.is_none()
             {
-                problems.0.push((at, format!("grant names source `{}`, which is neither in this file nor in Lexica", e.source)));
+                problems.0.push((
+                    at,
+                    format!("grant names source `{}`, which is neither in this file nor in Lexica", e.source),
+                ));
             }
         }
 
         if prune && !user_lines.contains_key(&actor.username) {
-            problems.0.push((1, format!("--prune would remove you (`{}`); add yourself to [[users]] first", actor.username)));
+            problems
+                .0
+                .push((1, format!("--prune would remove you (`{}`); add yourself to [[users]] first", actor.username)));
         }
         let admins_after: usize = {
             let planned_admins = planned_users.iter().filter(|(_, u)| u.is_admin).count();
@@ -254,7 +262,10 @@ impl Lexica {
             planned_admins + kept_admins
         };
         if admins_after == 0 {
-            problems.0.push((1, "after this import no administrator would remain; mark at least one user `admin = true`".into()));
+            problems.0.push((
+                1,
+                "after this import no administrator would remain; mark at least one user `admin = true`".into(),
+            ));
         }
         if !problems.0.is_empty() {
             problems.0.sort();
@@ -269,7 +280,9 @@ impl Lexica {
                     queries::users::insert(&mut *tx, user).await?;
                     ImportOutcome::Created
                 }
-                Some(old) if old.display_name == user.display_name && old.is_admin == user.is_admin => ImportOutcome::Unchanged,
+                Some(old) if old.display_name == user.display_name && old.is_admin == user.is_admin => {
+                    ImportOutcome::Unchanged
+                }
                 Some(_) => {
                     queries::users::update(&mut *tx, user).await?;
                     ImportOutcome::Updated

@@ -2,7 +2,9 @@
 //! execution lifecycle.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lexica_core::models::{ExecutionOutcome, ExecutionStatus, PermissionLevel, Search, SearchId, SearchMode, SourceChanges};
+use lexica_core::models::{
+    ExecutionOutcome, ExecutionStatus, PermissionLevel, Search, SearchId, SearchMode, SourceChanges,
+};
 use lexica_core::{Error, Lexica, db, queries};
 
 async fn fresh() -> (tempfile::TempDir, Lexica) {
@@ -42,13 +44,15 @@ async fn reopening_applies_nothing_twice_and_does_not_recreate_deleted_seed() {
     let lexica = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
     let me = lexica.acting_user(None).await.unwrap();
     lexica.remove_source(&me, "ny_appeals").await.unwrap();
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(lexica.db()).await.unwrap();
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(lexica.db()).await.unwrap();
     lexica.close().await;
 
     let again = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
     // Running the migrator explicitly a second time is a no-op too.
     db::MIGRATOR.run(again.db()).await.unwrap();
-    let applied_again: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(again.db()).await.unwrap();
+    let applied_again: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(again.db()).await.unwrap();
     assert_eq!(applied, applied_again);
     assert_eq!(applied_again as usize, db::MIGRATOR.iter().count());
     assert!(matches!(again.get_source(&me, "ny_appeals").await, Err(Error::NotFound { .. })));
@@ -71,7 +75,13 @@ async fn database_runs_in_wal_with_foreign_keys() {
             .unwrap();
     assert_eq!(
         indexes,
-        ["idx_executions_search", "idx_executions_status", "idx_permissions_source", "idx_permissions_user", "idx_searches_user_created"]
+        [
+            "idx_executions_search",
+            "idx_executions_status",
+            "idx_permissions_source",
+            "idx_permissions_user",
+            "idx_searches_user_created"
+        ]
     );
 }
 
@@ -88,7 +98,8 @@ async fn uniqueness_is_enforced() {
     assert!(lexica.grant(&me, "jdoe", "firm_ny", PermissionLevel::Read).await.unwrap());
     assert!(!lexica.grant(&me, "jdoe", "firm_ny", PermissionLevel::Read).await.unwrap());
     assert!(lexica.grant(&me, "jdoe", "firm_ny", PermissionLevel::Admin).await.unwrap());
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM user_data_source_permissions").fetch_one(lexica.db()).await.unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM user_data_source_permissions").fetch_one(lexica.db()).await.unwrap();
     assert_eq!(count, 1);
     // And the database itself refuses a duplicate pair, whatever the caller.
     let user = queries::users::get_by_username(lexica.db(), "jdoe").await.unwrap().unwrap();
@@ -192,7 +203,10 @@ async fn execution_moves_only_along_legal_transitions() {
     let done = ExecutionOutcome { results_count: Some(42), execution_time_ms: Some(130), error_message: None };
     queries::search_executions::transition(lexica.db(), id, Completed, &done).await.unwrap();
     let completed = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
-    assert_eq!((completed.status, completed.results_count, completed.execution_time_ms), (Completed, Some(42), Some(130)));
+    assert_eq!(
+        (completed.status, completed.results_count, completed.execution_time_ms),
+        (Completed, Some(42), Some(130))
+    );
     assert!(completed.completed_at.is_some());
 
     // A final state is final: a late cancel or timeout loses.
@@ -221,7 +235,10 @@ async fn executions_left_open_by_a_crash_are_closed_at_next_start() {
     let closed = queries::search_executions::get(again.db(), running).await.unwrap().unwrap();
     assert_eq!(closed.status, ExecutionStatus::Failed);
     assert_eq!(closed.error_message.as_deref(), Some(queries::search_executions::INTERRUPTED_MESSAGE));
-    assert_eq!(queries::search_executions::get(again.db(), done).await.unwrap().unwrap().status, ExecutionStatus::Completed);
+    assert_eq!(
+        queries::search_executions::get(again.db(), done).await.unwrap().unwrap().status,
+        ExecutionStatus::Completed
+    );
     let history = again.history(&me, 10, false).await.unwrap();
     assert_eq!(history.len(), 2);
     assert!(history.iter().all(|r| r.executions.iter().all(|e| e.execution.status.is_final())));
@@ -236,16 +253,17 @@ async fn the_database_checks_stored_values_too() {
     search_with_execution(&lexica, &me.username, "firm_ny").await;
     let bad = sqlx::query("UPDATE search_executions SET status = 'exploded'").execute(lexica.db()).await;
     assert!(bad.is_err(), "an unknown status is refused by the schema");
-    let bad = sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'").execute(lexica.db()).await;
+    let bad =
+        sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'").execute(lexica.db()).await;
     assert!(bad.is_ok(), "no grants exist, so nothing to refuse");
     lexica.grant(&me, &me.username, "firm_ny", PermissionLevel::Read).await.unwrap();
-    let bad = sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'").execute(lexica.db()).await;
+    let bad =
+        sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'").execute(lexica.db()).await;
     assert!(bad.is_err(), "an unknown permission level is refused by the schema");
-    let bad = sqlx::query(
-        "INSERT INTO data_sources (id, name, display_name, source_type) VALUES ('x', 'toolong', 'x', ?)",
-    )
-    .bind("t".repeat(51))
-    .execute(lexica.db())
-    .await;
+    let bad =
+        sqlx::query("INSERT INTO data_sources (id, name, display_name, source_type) VALUES ('x', 'toolong', 'x', ?)")
+            .bind("t".repeat(51))
+            .execute(lexica.db())
+            .await;
     assert!(bad.is_err(), "source_type longer than 50 is refused by the schema");
 }

@@ -40,7 +40,10 @@ async fn non_admins_are_refused_every_admin_action_and_nothing_changes() {
         assert_eq!(err.kind(), ErrorKind::Forbidden, "action {i}: {err}");
         assert!(err.to_string().contains("needs an administrator"), "{err}");
     }
-    assert_eq!(lexica.provision_export(&admin).await.unwrap().lines().skip(3).collect::<Vec<_>>(), before.lines().skip(3).collect::<Vec<_>>());
+    assert_eq!(
+        lexica.provision_export(&admin).await.unwrap().lines().skip(3).collect::<Vec<_>>(),
+        before.lines().skip(3).collect::<Vec<_>>()
+    );
 
     // What a non-admin may do: see the sources shared with them, and their own grants.
     let visible: Vec<String> = lexica.list_sources(&clerk).await.unwrap().into_iter().map(|s| s.name).collect();
@@ -82,7 +85,8 @@ async fn validation_names_the_field_and_changes_nothing() {
     assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 1, "only the seed source");
     // Editing into an invalid state is refused and leaves the stored row as it was.
     let ny_before = lexica.get_source(&admin, "ny_appeals").await.unwrap();
-    let err = lexica.edit_source(&admin, "ny_appeals", SourceChanges { is_active: Some(true), ..Default::default() }).await;
+    let err =
+        lexica.edit_source(&admin, "ny_appeals", SourceChanges { is_active: Some(true), ..Default::default() }).await;
     assert!(err.unwrap_err().to_string().contains("database_url: is required for an active source"));
     assert_eq!(lexica.get_source(&admin, "ny_appeals").await.unwrap(), ny_before);
     let err = lexica.add_user(&admin, "has space", None, false).await.unwrap_err();

@@ -90,8 +90,16 @@ async fn export_then_import_elsewhere_reproduces_the_install() {
     let (_d2, other, admin2) = fresh().await;
     let report = other.provision_import(&admin2, &exported, false, false).await.unwrap();
     // jdoe, fed_district and both grants are new there; ny_appeals (seeded) gets the firm's URL.
-    assert_eq!((report.count(Created), report.count(Updated), report.count(Unchanged)), (4, 1, 1), "{:?}", outcomes(&report));
-    assert_eq!(other.provision_export(&admin2).await.unwrap().lines().skip(1).collect::<Vec<_>>(), exported.lines().skip(1).collect::<Vec<_>>());
+    assert_eq!(
+        (report.count(Created), report.count(Updated), report.count(Unchanged)),
+        (4, 1, 1),
+        "{:?}",
+        outcomes(&report)
+    );
+    assert_eq!(
+        other.provision_export(&admin2).await.unwrap().lines().skip(1).collect::<Vec<_>>(),
+        exported.lines().skip(1).collect::<Vec<_>>()
+    );
     // And importing the export into the install it came from changes nothing.
     let again = lexica.provision_import(&admin, &exported, false, false).await.unwrap();
     assert!(again.items.iter().all(|i| i.outcome == Unchanged));
@@ -132,7 +140,10 @@ source = "leaky"
     assert!(message.contains("line 13: source `leaky`: database_url contains a password"), "{message}");
     assert!(message.contains("line 18: grant names user `ghost`"), "{message}");
     assert!(!message.contains("hunter2"));
-    assert_eq!(lexica.provision_export(&admin).await.unwrap().lines().skip(1).collect::<Vec<_>>(), before.lines().skip(1).collect::<Vec<_>>());
+    assert_eq!(
+        lexica.provision_export(&admin).await.unwrap().lines().skip(1).collect::<Vec<_>>(),
+        before.lines().skip(1).collect::<Vec<_>>()
+    );
     assert!(lexica.acting_user(Some("ok_user")).await.is_err(), "the good user was not written either");
 }
 
@@ -149,7 +160,10 @@ async fn syntax_errors_and_password_fields_are_refused_with_their_line() {
     assert!(text.contains("never holds passwords"), "{text}");
     assert!(text.contains("line 4:"), "{text}");
     assert!(!text.contains("hunter2"));
-    let err = lexica.provision_import(&admin, "[[users]]\nusername = \"a\"\nshoe_size = 9\n", false, false).await.unwrap_err();
+    let err = lexica
+        .provision_import(&admin, "[[users]]\nusername = \"a\"\nshoe_size = 9\n", false, false)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("line 3:") && err.to_string().contains("shoe_size"), "{err}");
 }
 
@@ -157,10 +171,8 @@ async fn syntax_errors_and_password_fields_are_refused_with_their_line() {
 async fn nothing_is_deleted_without_prune_and_prune_deletes_the_unlisted() {
     let (_d, lexica, admin) = fresh().await;
     lexica.provision_import(&admin, &firm_file(&admin.username), false, false).await.unwrap();
-    let small = format!(
-        "[[users]]\nusername = \"{}\"\nadmin = true\n\n[[sources]]\nname = \"fed_district\"\n",
-        admin.username
-    );
+    let small =
+        format!("[[users]]\nusername = \"{}\"\nadmin = true\n\n[[sources]]\nname = \"fed_district\"\n", admin.username);
     let kept = lexica.provision_import(&admin, &small, false, false).await.unwrap();
     assert_eq!(kept.count(Removed), 0);
     assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 2);

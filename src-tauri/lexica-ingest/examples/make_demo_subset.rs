@@ -25,9 +25,9 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 
-const SCOTUS_PER_DECADE: usize = 22;
-const FIRST_CIRCUIT_PER_YEAR: usize = 5;
-const SECOND_CIRCUIT_TOTAL: usize = 20;
+const SCOTUS_PER_DECADE: usize = 32;
+const FIRST_CIRCUIT_PER_YEAR: usize = 12;
+const SECOND_CIRCUIT_TOTAL: usize = 25;
 const MAX_BODY_BYTES: usize = 60_000;
 /// Louisiana & W. R. Co. v. Gardiner, 273 U.S. 280 (1927): the tests' known phrase.
 const ALWAYS: &[&str] = &["courtlistener-opinion:101010"];

@@ -1,3 +1,427 @@
+//! Fixture tests on real PostgreSQL and SQLite: every operator returns exactly the opinions
+//! the exact checker (the reference) says, on both backends.
+//!
+//! PostgreSQL comes from `LEXICA_TEST_PG_URL` (a superuser URL; the test creates and drops its
+//! own database). Unset: the test fails under `CI`, and skips with a notice elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#[test]
-fn placeholder() {}
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use lexica_query::{BindValue, Document, Filters, Mode, Plan, Query, check, parse, postgres, sqlite, text};
+use sqlx::{AssertSqlSafe, PgPool, Row, SqlitePool};
+
+const PG_SCHEMA: &str = include_str!("../../../migrations/source-postgres/0001_opinions.sql");
+const SQLITE_SCHEMA: &str = include_str!("../../../migrations/source-sqlite/0001_opinions.sql");
+
+#[derive(Debug, Clone)]
+struct Opinion {
+    id: i64,
+    case_name: String,
+    citation: Option<String>,
+    court: String,
+    decided_on: Option<String>,
+    body: String,
+}
+
+fn op(id: i64, case_name: &str, court: &str, decided_on: &str, body: &str) -> Opinion {
+    Opinion {
+        id,
+        case_name: case_name.into(),
+        citation: None,
+        court: court.into(),
+        decided_on: Some(decided_on.into()),
+        body: body.into(),
+    }
+}
+
+/// Small opinions where the right answer is known by construction.
+fn fixtures() -> Vec<Opinion> {
+    let mut v = vec![
+        op(1, "Alpha v. One", "Supreme Court", "2001-01-01", "alpha one two beta stop."),
+        op(2, "Beta v. Two", "Supreme Court", "2002-01-01", "beta one two alpha stop."),
+        op(3, "Gap v. Four", "Supreme Court", "2003-01-01", "alpha one two three beta stop."),
+        op(4, "Para v. Split", "First Circuit", "2011-06-01", "The gamma rule here.\n\nThe delta rule there."),
+        op(5, "Sent v. Split", "First Circuit", "2012-06-01", "The gamma rule here. The delta rule there."),
+        op(6, "Same v. Sentence", "First Circuit", "2013-06-01", "Both gamma and delta are in one sentence."),
+        op(7, "Obj v. Tion", "Second Circuit", "2014-01-01", "Counsel made an objection at trial."),
+        op(8, "Obj v. Ting", "Second Circuit", "2015-01-01", "The objecting party was heard."),
+        op(9, "Plain v. Object", "Second Circuit", "2016-01-01", "The object of the contract was plain."),
+        op(10, "Smith v. Jones", "Court of Appeals of New York", "2009-03-03", "A dispute over the breach of contract and the parties."),
+        op(11, "Doe v. Roe", "Supreme Court", "2010-12-31", "Smith testified about the breach of the contracts by each party."),
+        op(12, "Excl v. Usion", "Supreme Court", "2008-01-01", "alpha appears here with epsilon."),
+        op(13, "Due v. Process", "Supreme Court", "2018-01-01", "The due process clause protects a party. Due process of law."),
+    ];
+    v[9].citation = Some("347 U.S. 483".into());
+    v
+}
+
+fn paragraphs(o: &Opinion) -> Vec<String> {
+    text::paragraphs(&o.body)
+}
+
+fn reference(q: &Query, ops: &[Opinion]) -> BTreeSet<i64> {
+    ops.iter()
+        .filter(|o| {
+            let paras = paragraphs(o);
+            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+            check(&q_ref(q), &doc(o, &refs))
+        })
+        .map(|o| o.id)
+        .collect()
+}
+
+fn q_ref(q: &Query) -> Query {
+    q.clone()
+}
+
+fn doc<'a>(o: &'a Opinion, paras: &'a [&'a str]) -> Document<'a> {
+    Document {
+        case_name: &o.case_name,
+        citation: o.citation.as_deref(),
+        court: &o.court,
+        decided_on: o.decided_on.as_deref(),
+        paragraphs: paras,
+    }
+}
+
+async fn load_pg(pool: &PgPool, ops: &[Opinion]) {
+    sqlx::raw_sql(PG_SCHEMA).execute(pool).await.unwrap();
+    for o in ops {
+        sqlx::query(
+            "INSERT INTO opinions (id, source_id, case_name, citation, court, jurisdiction, decided_on, body, search_vector) \
+             OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, 'federal', $6::date, $7, \
+             setweight(to_tsvector('simple', $8), 'A') || setweight(to_tsvector('simple', $9), 'B') || \
+             setweight(to_tsvector('simple', $10), 'C') || setweight(to_tsvector('simple', $11), 'D'))",
+        )
+        .bind(o.id)
+        .bind(format!("fixture:{}", o.id))
+        .bind(&o.case_name)
+        .bind(&o.citation)
+        .bind(&o.court)
+        .bind(&o.decided_on)
+        .bind(&o.body)
+        .bind(text::normalize(&o.case_name))
+        .bind(text::normalize(o.citation.as_deref().unwrap_or("")))
+        .bind(text::normalize(&o.court))
+        .bind(text::normalize(&o.body))
+        .execute(pool)
+        .await
+        .unwrap();
+        for (i, p) in paragraphs(o).iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body, search_vector) VALUES ($1, $2, $3, to_tsvector('simple', $4))",
+            )
+            .bind(o.id)
+            .bind(i as i32)
+            .bind(p)
+            .bind(text::normalize(p))
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn load_sqlite(pool: &SqlitePool, ops: &[Opinion]) {
+    sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await.unwrap();
+    for o in ops {
+        sqlx::query(
+            "INSERT INTO opinions (id, source_id, case_name, citation, court, jurisdiction, decided_on, body) VALUES (?1, ?2, ?3, ?4, ?5, 'federal', ?6, ?7)",
+        )
+        .bind(o.id)
+        .bind(format!("fixture:{}", o.id))
+        .bind(&o.case_name)
+        .bind(&o.citation)
+        .bind(&o.court)
+        .bind(&o.decided_on)
+        .bind(&o.body)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO opinions_fts (rowid, case_name, citation, court, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind(o.id)
+            .bind(text::normalize(&o.case_name))
+            .bind(text::normalize(o.citation.as_deref().unwrap_or("")))
+            .bind(text::normalize(&o.court))
+            .bind(text::normalize(&o.body))
+            .execute(pool)
+            .await
+            .unwrap();
+        for (i, p) in paragraphs(o).iter().enumerate() {
+            let id: i64 = sqlx::query("INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body) VALUES (?1, ?2, ?3) RETURNING id")
+                .bind(o.id)
+                .bind(i as i64)
+                .bind(p)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get(0);
+            sqlx::query("INSERT INTO paragraphs_fts (rowid, body) VALUES (?1, ?2)")
+                .bind(id)
+                .bind(text::normalize(p))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                BindValue::Text(s) => q.bind(s.clone()),
+                BindValue::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs a plan, then (if the plan says so) the exact check on each candidate, fetched with
+/// the plan's own check queries. Returns ids in result order.
+async fn run_pg(pool: &PgPool, q: &Query, plan: &Plan) -> Vec<i64> {
+    let rows = bind_all!(sqlx::query(AssertSqlSafe(plan.sql.clone())), &plan.binds)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{plan}"));
+    let mut out = Vec::new();
+    for r in rows {
+        let id: i64 = r.get(0);
+        let _score: f64 = r.get(1);
+        if plan.needs_check {
+            let f = sqlx::query(plan.check_fields_sql).bind(id).fetch_one(pool).await.unwrap();
+            let paras: Vec<String> = sqlx::query(plan.check_paragraphs_sql)
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+            let (c, ci, co, d): (String, Option<String>, String, Option<String>) = (f.get(0), f.get(1), f.get(2), f.get(3));
+            let document = Document { case_name: &c, citation: ci.as_deref(), court: &co, decided_on: d.as_deref(), paragraphs: &refs };
+            if !check(q, &document) {
+                continue;
+            }
+        }
+        out.push(id);
+    }
+    out
+}
+
+async fn run_sqlite(pool: &SqlitePool, q: &Query, plan: &Plan) -> Vec<i64> {
+    let rows = bind_all!(sqlx::query(AssertSqlSafe(plan.sql.clone())), &plan.binds)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{plan}"));
+    let mut out = Vec::new();
+    for r in rows {
+        let id: i64 = r.get(0);
+        let _score: f64 = r.get(1);
+        if plan.needs_check {
+            let f = sqlx::query(plan.check_fields_sql).bind(id).fetch_one(pool).await.unwrap();
+            let paras: Vec<String> = sqlx::query(plan.check_paragraphs_sql)
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+            let (c, ci, co, d): (String, Option<String>, String, Option<String>) = (f.get(0), f.get(1), f.get(2), f.get(3));
+            let document = Document { case_name: &c, citation: ci.as_deref(), court: &co, decided_on: d.as_deref(), paragraphs: &refs };
+            if !check(q, &document) {
+                continue;
+            }
+        }
+        out.push(id);
+    }
+    out
+}
+
+struct Backends {
+    pg: PgPool,
+    sqlite: SqlitePool,
+    admin: PgPool,
+    db: String,
+}
+
+async fn setup(ops: &[Opinion]) -> Option<Backends> {
+    let Ok(url) = std::env::var("LEXICA_TEST_PG_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "LEXICA_TEST_PG_URL must be set in CI (tests/support/pg-cluster.sh start)");
+        eprintln!("NOTICE: LEXICA_TEST_PG_URL is not set: skipping the PostgreSQL/SQLite backend tests");
+        return None;
+    };
+    let admin = PgPool::connect(&url).await.unwrap();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let db = format!("lexica_query_test_{}_{}", std::process::id(), nanos % 1_000_000_000);
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&admin).await.unwrap();
+    let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+    let pg = PgPool::connect(&format!("{base}/{db}")).await.unwrap();
+    let sqlite = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+    load_pg(&pg, ops).await;
+    load_sqlite(&sqlite, ops).await;
+    Some(Backends { pg, sqlite, admin, db })
+}
+
+async fn teardown(b: Backends) {
+    b.pg.close().await;
+    b.sqlite.close().await;
+    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", b.db))).execute(&b.admin).await.unwrap();
+    b.admin.close().await;
+}
+
+/// Runs `query` on both backends; both must equal the reference and `expected`.
+async fn assert_query(b: &Backends, ops: &[Opinion], query: &str, expected: &[i64]) -> (Plan, Plan) {
+    let q = parse(query, Mode::Boolean).unwrap_or_else(|e| panic!("{e}"));
+    let filters = Filters { limit: 1000, ..Filters::default() };
+    let (pp, sp) = (postgres::compile(&q, &filters), sqlite::compile(&q, &filters));
+    let pg: BTreeSet<i64> = run_pg(&b.pg, &q, &pp).await.into_iter().collect();
+    let sl: BTreeSet<i64> = run_sqlite(&b.sqlite, &q, &sp).await.into_iter().collect();
+    let want: BTreeSet<i64> = expected.iter().copied().collect();
+    let reference = reference(&q, ops);
+    assert_eq!(reference, want, "reference checker disagrees with the expected answer for `{query}`");
+    assert_eq!(pg, want, "PostgreSQL wrong for `{query}`\n{pp}");
+    assert_eq!(sl, want, "SQLite wrong for `{query}`\n{sp}");
+    (pp, sp)
+}
+
+#[tokio::test]
+async fn every_operator_agrees_on_postgres_and_sqlite() {
+    let ops = fixtures();
+    let Some(b) = setup(&ops).await else { return };
+    // /n: within 3 matches at distance 3 and not 4, in both orders (exact on both backends).
+    let (pp, sp) = assert_query(&b, &ops, "alpha /3 beta", &[1, 2]).await;
+    assert!(!pp.needs_check && !sp.needs_check, "/3 should compile exactly");
+    assert_query(&b, &ops, "alpha w/4 beta", &[1, 2, 3]).await;
+    assert_query(&b, &ops, "alpha /2 beta", &[]).await;
+    // +n: in order only.
+    let (pp, _) = assert_query(&b, &ops, "alpha +3 beta", &[1]).await;
+    assert!(!pp.needs_check, "+3 is exact in tsquery");
+    assert_query(&b, &ops, "alpha pre/4 beta", &[1, 3]).await;
+    assert_query(&b, &ops, "beta +3 alpha", &[2]).await;
+    // /p not across paragraphs, /s not across sentences.
+    assert_query(&b, &ops, "gamma /p delta", &[5, 6]).await;
+    assert_query(&b, &ops, "gamma /s delta", &[6]).await;
+    assert_query(&b, &ops, "gamma AND delta", &[4, 5, 6]).await;
+    assert_query(&b, &ops, "gamma +s delta", &[6]).await;
+    assert_query(&b, &ops, "delta +p gamma", &[]).await;
+    // Root expander.
+    assert_query(&b, &ops, "objecti!", &[7, 8]).await;
+    assert_query(&b, &ops, "object!", &[7, 8, 9]).await;
+    assert_query(&b, &ops, "object* /3 trial", &[7]).await;
+    assert_query(&b, &ops, "object! /2 objection", &[]).await;
+    // BUT NOT excludes what follows; AND NOT too.
+    assert_query(&b, &ops, "alpha % epsilon", &[1, 2, 3]).await;
+    assert_query(&b, &ops, "alpha BUT NOT beta epsilon", &[]).await;
+    assert_query(&b, &ops, "alpha AND NOT (alpha /3 beta)", &[3, 12]).await;
+    assert_query(&b, &ops, "gamma % (gamma /s delta)", &[4, 5]).await;
+    // Field restrictions match only that field.
+    assert_query(&b, &ops, "ti(smith)", &[10]).await;
+    assert_query(&b, &ops, "smith", &[11]).await;
+    assert_query(&b, &ops, "name(smith) OR smith", &[10, 11]).await;
+    assert_query(&b, &ops, "co(\"court of appeals\")", &[10]).await;
+    assert_query(&b, &ops, "co(circuit) AND objection", &[7]).await;
+    assert_query(&b, &ops, "ci(\"347 U.S. 483\")", &[10]).await;
+    assert_query(&b, &ops, "ti(obj % ting) AND object!", &[7]).await;
+    // Phrases, plurals and possessives.
+    assert_query(&b, &ops, "\"breach of contract\"", &[10]).await;
+    assert_query(&b, &ops, "breach /3 contract", &[10, 11]).await;
+    assert_query(&b, &ops, "party", &[8, 10, 11, 13]).await;
+    assert_query(&b, &ops, "\"party\"", &[8, 11, 13]).await;
+    assert_query(&b, &ops, "\"due process\" /s party", &[13]).await;
+    assert_query(&b, &ops, "(due /1 process) /3 clause", &[13]).await;
+    // Dates (bound conditions).
+    assert_query(&b, &ops, "gamma AND da(aft 2011)", &[5, 6]).await;
+    assert_query(&b, &ops, "smith OR ti(smith) AND da(bef 2010)", &[10]).await;
+    assert_query(&b, &ops, "smith OR ti(smith) & da(bet 2010 and 2011)", &[11]).await;
+    teardown(b).await;
+}
+
+/// The word indices of a body as the indexes see them.
+fn longest_opinion() -> Opinion {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/opinions.jsonl.gz");
+    let file = std::fs::File::open(path).unwrap();
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut s).unwrap();
+    let mut best: Option<serde_json::Value> = None;
+    for line in s.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let len = v["body"].as_str().map_or(0, str::len);
+        if best.as_ref().is_none_or(|b| b["body"].as_str().map_or(0, str::len) < len) {
+            best = Some(v);
+        }
+    }
+    let v = best.unwrap();
+    Opinion {
+        id: 100,
+        case_name: v["case_name"].as_str().unwrap().to_string(),
+        citation: v["citation"].as_str().map(str::to_string),
+        court: v["court"].as_str().unwrap().to_string(),
+        decided_on: v["decided_on"].as_str().map(str::to_string),
+        body: v["body"].as_str().unwrap().to_string(),
+    }
+}
+
+#[tokio::test]
+async fn proximity_deep_inside_the_longest_opinion() {
+    let long = longest_opinion();
+    let words = text::words(&long.body);
+    assert!(words.len() > 40_000, "the longest opinion has {} words", words.len());
+    // Two words at distance 2 that occur as such a pair only past position 16,383 of the body
+    // (where the document-level tsvector has lost positions).
+    let paras = paragraphs(&long);
+    let (a, b) = {
+        let mut found = None;
+        'outer: for i in (20_000..words.len() - 3).rev() {
+            let (a, b) = (&words[i], &words[i + 2]);
+            if a.len() < 5 || b.len() < 5 || a == b || a.chars().any(char::is_numeric) || b.chars().any(char::is_numeric) {
+                continue;
+            }
+            for j in 0..i.min(20_000) {
+                let near = |x: &String, y: &String| (j + 1..=j + 2).any(|k| words.get(k) == Some(y)) && &words[j] == x;
+                if near(a, b) || near(b, a) {
+                    continue 'outer;
+                }
+            }
+            found = Some((a.clone(), b.clone()));
+            if i < words.len() - 10 {
+                break;
+            }
+        }
+        found.unwrap()
+    };
+    let query = format!("\"{a}\" /2 \"{b}\"");
+    let q = parse(&query, Mode::Boolean).unwrap();
+    let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+    assert!(check(&q, &doc(&long, &refs)), "the checker must find `{query}`");
+    let mut ops = fixtures();
+    ops.push(long);
+    let Some(be) = setup(&ops).await else { return };
+    assert_query(&be, &ops, &query, &[100]).await;
+    assert_query(&be, &ops, &format!("\"{a}\" /1 \"{b}\""), &[]).await;
+    teardown(be).await;
+}
+
+#[tokio::test]
+async fn statements_rank_identically_on_both_backends() {
+    let ops = fixtures();
+    let Some(b) = setup(&ops).await else { return };
+    let q = parse("Was there a breach of contract by a party under due process?", Mode::Statements).unwrap();
+    let filters = Filters::default();
+    let (pp, sp) = (postgres::compile(&q, &filters), sqlite::compile(&q, &filters));
+    let pg = run_pg(&b.pg, &q, &pp).await;
+    let sl = run_sqlite(&b.sqlite, &q, &sp).await;
+    let reference = reference(&q, &ops);
+    assert_eq!(pg.iter().copied().collect::<BTreeSet<_>>(), reference);
+    assert_eq!(sl.iter().copied().collect::<BTreeSet<_>>(), reference);
+    // Coverage ranking: opinion 10 (breach of contract + parties, one paragraph) and 13
+    // (due process + party) lead.
+    assert_eq!(&pg[..2], &sl[..2], "top results differ\n{pp}\n{sp}");
+    teardown(b).await;
+}

@@ -26,7 +26,10 @@ pub async fn run(lexica: &Lexica, actor: &User, args: HistoryArgs, out: &Output)
                 "{}  {}  [{}]  {}",
                 r.search.created_at.format("%Y-%m-%d %H:%M:%S"),
                 r.username,
-                serde_json::to_value(r.search.mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+                serde_json::to_value(r.search.mode)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
                 r.search.query_text
             );
             for e in &r.executions {

@@ -26,8 +26,9 @@ pub enum ProvisionCommand {
 pub async fn run(lexica: &Lexica, actor: &User, command: ProvisionCommand, out: &Output) -> Result<(), Failure> {
     match command {
         ProvisionCommand::Import { file, prune, dry_run } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::message(ErrorKind::Provisioning, format!("cannot read {}: {e}", file.display())))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                Failure::message(ErrorKind::Provisioning, format!("cannot read {}: {e}", file.display()))
+            })?;
             let report = lexica.provision_import(actor, &text, prune, dry_run).await?;
             out.show(&report, print_report);
         }
@@ -37,8 +38,9 @@ pub async fn run(lexica: &Lexica, actor: &User, command: ProvisionCommand, out: 
                 print!("{text}");
                 return Ok(());
             }
-            std::fs::write(&file, &text)
-                .map_err(|e| Failure::message(ErrorKind::Provisioning, format!("cannot write {}: {e}", file.display())))?;
+            std::fs::write(&file, &text).map_err(|e| {
+                Failure::message(ErrorKind::Provisioning, format!("cannot write {}: {e}", file.display()))
+            })?;
             let value = serde_json::json!({ "written": file.display().to_string() });
             out.show(&value, |_| println!("wrote {}", file.display()));
         }
@@ -50,7 +52,13 @@ fn print_report(report: &ImportReport) {
     let rows: Vec<Vec<String>> = report
         .items
         .iter()
-        .map(|i| vec![i.kind.clone(), i.name.clone(), serde_json::to_value(i.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()])
+        .map(|i| {
+            vec![
+                i.kind.clone(),
+                i.name.clone(),
+                serde_json::to_value(i.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            ]
+        })
         .collect();
     table(&["kind", "name", "outcome"], &rows);
     println!(

@@ -34,22 +34,35 @@ pub async fn run(lexica: &Lexica, actor: &User, command: UsersCommand, out: &Out
             out.show(&users, |users| {
                 let rows = users
                     .iter()
-                    .map(|u| vec![u.username.clone(), opt(&u.display_name), yes_no(u.is_admin), u.created_at.format("%Y-%m-%d").to_string()])
+                    .map(|u| {
+                        vec![
+                            u.username.clone(),
+                            opt(&u.display_name),
+                            yes_no(u.is_admin),
+                            u.created_at.format("%Y-%m-%d").to_string(),
+                        ]
+                    })
                     .collect::<Vec<_>>();
                 table(&["username", "display name", "admin", "created"], &rows);
             });
         }
         UsersCommand::Add { username, display_name, admin } => {
             let user = lexica.add_user(actor, &username, display_name.as_deref(), admin).await?;
-            out.show(&user, |u| println!("added user {}{}", u.username, if u.is_admin { " (administrator)" } else { "" }));
+            out.show(&user, |u| {
+                println!("added user {}{}", u.username, if u.is_admin { " (administrator)" } else { "" })
+            });
         }
         UsersCommand::Remove { username } => {
             lexica.remove_user(actor, &username).await?;
-            out.show(&serde_json::json!({ "removed": username }), |_| println!("removed user {username} with their grants and history"));
+            out.show(&serde_json::json!({ "removed": username }), |_| {
+                println!("removed user {username} with their grants and history")
+            });
         }
         UsersCommand::SetAdmin { username, revoke } => {
             let user = lexica.set_admin(actor, &username, !revoke).await?;
-            out.show(&user, |u| println!("{} is {}an administrator", u.username, if u.is_admin { "now " } else { "no longer " }));
+            out.show(&user, |u| {
+                println!("{} is {}an administrator", u.username, if u.is_admin { "now " } else { "no longer " })
+            });
         }
     }
     Ok(())

@@ -160,7 +160,9 @@ impl DataSource {
         if !(1..=MAX_POOL_SIZE).contains(&self.pool_size) {
             errors.push("pool_size", format!("must be between 1 and {MAX_POOL_SIZE}"));
         }
-        for (field, value) in [("acquire_timeout_ms", self.acquire_timeout_ms), ("query_timeout_ms", self.query_timeout_ms)] {
+        for (field, value) in
+            [("acquire_timeout_ms", self.acquire_timeout_ms), ("query_timeout_ms", self.query_timeout_ms)]
+        {
             if value == 0 || value > millis(MAX_TIMEOUT) {
                 errors.push(field, format!("must be between 1 and {} milliseconds", millis(MAX_TIMEOUT)));
             }
@@ -181,7 +183,10 @@ impl DataSource {
     }
 
     /// [`DataSource::effective_url`] with the environment passed in (tests use a map).
-    pub fn effective_url_from(&self, env: impl Fn(&str) -> Option<String>) -> Result<Option<SourceUrl>, ValidationErrors> {
+    pub fn effective_url_from(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<SourceUrl>, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         if let Some(value) = env(&self.url_env_var()) {
             return match SourceUrl::parse(&value) {
@@ -213,7 +218,8 @@ impl DataSource {
 
 /// `^[a-z][a-z0-9_]{1,99}$`, written out so the message can say which part failed.
 pub(crate) fn validate_source_name(name: &str, errors: &mut ValidationErrors) {
-    let rule = "must be 2 to 100 characters: a lower-case letter, then lower-case letters, digits or _ (like ny_appeals)";
+    let rule =
+        "must be 2 to 100 characters: a lower-case letter, then lower-case letters, digits or _ (like ny_appeals)";
     let mut chars = name.chars();
     let valid = name.len() >= 2
         && name.len() <= MAX_SOURCE_NAME_LEN
@@ -275,7 +281,15 @@ mod tests {
         s.query_timeout_ms = 700_000;
         assert_eq!(
             fields(&s),
-            ["display_name", "database_url", "source_type", "jurisdiction", "pool_size", "acquire_timeout_ms", "query_timeout_ms"]
+            [
+                "display_name",
+                "database_url",
+                "source_type",
+                "jurisdiction",
+                "pool_size",
+                "acquire_timeout_ms",
+                "query_timeout_ms"
+            ]
         );
         let message = s.validate().unwrap_err().to_string();
         assert!(!message.contains("secret"), "{message}");

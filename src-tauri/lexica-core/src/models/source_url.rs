@@ -31,7 +31,9 @@ impl SourceUrl {
             return Err("is empty; give a postgres:// URL or a sqlite: path".into());
         }
         let url = Url::parse(input).map_err(|e| {
-            format!("is not a valid URL ({e}); expected postgres://USER@HOST:PORT/DATABASE or sqlite:/path/to/file.sqlite")
+            format!(
+                "is not a valid URL ({e}); expected postgres://USER@HOST:PORT/DATABASE or sqlite:/path/to/file.sqlite"
+            )
         })?;
         match url.scheme() {
             "postgres" | "postgresql" => {
@@ -60,7 +62,9 @@ impl SourceUrl {
                 }
                 Ok(SourceUrl::Sqlite(path.to_string()))
             }
-            other => Err(format!("has scheme `{other}:`; Lexica sources are postgres:// (or postgresql://) URLs or sqlite: paths")),
+            other => Err(format!(
+                "has scheme `{other}:`; Lexica sources are postgres:// (or postgresql://) URLs or sqlite: paths"
+            )),
         }
     }
 
@@ -123,7 +127,9 @@ mod tests {
 
     #[test]
     fn refuses_passwords_without_echoing_them() {
-        for bad in ["postgres://u:hunter2@h/db", "postgres://u@h/db?password=hunter2", "postgres://u@h/db?sslpassword=hunter2"] {
+        for bad in
+            ["postgres://u:hunter2@h/db", "postgres://u@h/db?password=hunter2", "postgres://u@h/db?sslpassword=hunter2"]
+        {
             let err = SourceUrl::parse(bad).unwrap_err();
             assert!(err.contains("password"), "{err}");
             assert!(!err.contains("hunter2"), "{err}");

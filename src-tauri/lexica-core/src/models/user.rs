@@ -37,10 +37,8 @@ impl User {
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::default();
         validate_username(&self.username, &mut errors);
-        if let Some(d) = &self.display_name {
-            if d.chars().count() > MAX_USER_DISPLAY_NAME_LEN {
-                errors.push("display_name", format!("must be at most {MAX_USER_DISPLAY_NAME_LEN} characters"));
-            }
+        if self.display_name.as_ref().is_some_and(|d| d.chars().count() > MAX_USER_DISPLAY_NAME_LEN) {
+            errors.push("display_name", format!("must be at most {MAX_USER_DISPLAY_NAME_LEN} characters"));
         }
         errors.into_result()
     }

@@ -74,4 +74,3 @@ pub async fn delete(db: impl SqliteExecutor<'_>, user: UserId, source: SourceId)
         .await?;
     Ok(done.rows_affected() > 0)
 }
-

@@ -21,7 +21,11 @@ pub async fn list_for_search(db: impl SqliteExecutor<'_>, search: SearchId) -> R
 }
 
 /// Creates a `pending` execution of `search` on `source`.
-pub async fn insert_pending(db: impl SqliteExecutor<'_>, search: SearchId, source: SourceId) -> Result<SearchExecution> {
+pub async fn insert_pending(
+    db: impl SqliteExecutor<'_>,
+    search: SearchId,
+    source: SourceId,
+) -> Result<SearchExecution> {
     let execution = SearchExecution {
         id: ExecutionId::new(),
         search_id: search,
