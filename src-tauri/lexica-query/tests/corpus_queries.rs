@@ -37,8 +37,8 @@ fn all_corpus_queries_parse_or_get_a_positioned_error() {
         }
     }
     assert_eq!(ok + errors.len(), 195);
-    // Malformed as typed: 5 unclosed `(` (query ussc-1-2 and its copies), 5 `(OR …` with
-    // nothing left of OR, 1 `AND AND`.
+    // Malformed as typed: 2 unclosed `(` (ussc-1-2 and its copy), 5 `(OR …` with nothing left
+    // of OR, 1 `AND AND`.
     let count = |k: ErrorKind| errors.iter().filter(|(_, e)| e.kind == k).count();
     eprintln!("{ok} parsed, {} rejected with positioned errors", errors.len());
     for (q, e) in &errors {

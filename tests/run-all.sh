@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Lexica's whole test suite, from a fresh Debian/Ubuntu machine: installs what is needed, starts a
+# throwaway PostgreSQL 15 cluster and a headless Secret Service keychain, then runs formatting,
+# lints, type checks, the Rust suites (unit, integration, real Postgres, real keychain) and the UI
+# checks. `.ci/run` calls exactly this. Set CARGO_TARGET_DIR to reuse a warm build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/lexica/target}
+export CARGO_TERM_COLOR=never
+started=$(date +%s)
+step() { printf '\n==> %s  (+%ss)\n' "$*" "$(( $(date +%s) - started ))"; }
+
+step "Debian packages"
+tests/support/debian-packages.sh test
+
+step "UI dependencies (npm ci)"
+(cd ui && npm ci --no-audit --no-fund --loglevel=error)
+
+step "UI type check, lint, build"
+(cd ui && npm run --silent check && npm run --silent lint && npm run --silent build)
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Throwaway PostgreSQL 15 cluster"
+pg_dir=$(mktemp -d /tmp/lexica-test-pg.XXXXXX)
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cleanup() { tests/support/pg-cluster.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; }
+trap cleanup EXIT
+eval "$(tests/support/pg-cluster.sh start "$pg_dir" "$pg_port")"
+echo "PostgreSQL on 127.0.0.1:$pg_port"
+
+step "Rust tests (inside a private D-Bus session with an unlocked gnome-keyring)"
+log=$(mktemp /tmp/lexica-test-log.XXXXXX)
+keyring_home=$(mktemp -d /tmp/lexica-test-keyring.XXXXXX)
+chmod 700 "$keyring_home"
+XDG_DATA_HOME=$keyring_home/data XDG_RUNTIME_DIR=$keyring_home/run \
+  keyctl session - dbus-run-session -- tests/support/in-keyring-session.sh \
+  cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+step "Generated TypeScript bindings are up to date"
+if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
+  git status --short -- ui/src/lib/bindings
+  echo "ui/src/lib/bindings differs from what the Rust types generate: run 'cargo test' and commit the result" >&2
+  status=1
+fi
+
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+step "done"
+echo "tests: $passed passed, $failed failed"
+exit "$status"
