@@ -37,7 +37,8 @@ echo "PostgreSQL on 127.0.0.1:$pg_port"
 step "Rust tests (inside a private D-Bus session with an unlocked gnome-keyring)"
 log=$(mktemp /tmp/lexica-test-log.XXXXXX)
 keyring_home=$(mktemp -d /tmp/lexica-test-keyring.XXXXXX)
-chmod 700 "$keyring_home"
+mkdir -p "$keyring_home/data" "$keyring_home/run"
+chmod 700 "$keyring_home" "$keyring_home/run"
 XDG_DATA_HOME=$keyring_home/data XDG_RUNTIME_DIR=$keyring_home/run \
   keyctl session - dbus-run-session -- tests/support/in-keyring-session.sh \
   cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"

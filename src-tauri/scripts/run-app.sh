@@ -8,23 +8,18 @@
 #
 # The build method, used by this script, CI and the e2e tests alike (mixing methods recompiles tauri):
 #   (cd ui && npm ci && npm run build)                                   # -> ui/dist
-#   cargo build -p lexica-app --features custom-protocol                 # -> $CARGO_TARGET_DIR/debug/lexica-app
+#   cargo build --locked -p lexica-app --features custom-protocol        # -> $CARGO_TARGET_DIR/debug/lexica-app
 # `custom-protocol` embeds ui/dist in the binary; a build without it loads the Vite dev server (`npm run tauri dev`).
 #
-# Environment: LEXICA_HOME picks the install's folder (default: the OS app-data folder); CARGO_TARGET_DIR is honoured;
-# RUST_LOG filters the log on stderr.
+# Environment: LEXICA_HOME picks the install's folder (default: the OS app-data folder); CARGO_TARGET_DIR is honoured
+# (default ~/.cache/lexica/target, as for the tests); RUST_LOG filters the log on stderr.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-BINARY="$TARGET_DIR/debug/lexica-app"
+# The same warm build folder as tests/run-all.sh and .ci/run.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lexica/target}"
+BINARY="$CARGO_TARGET_DIR/debug/lexica-app"
 
-# What Tauri 2 needs to build and run on Debian 12 / Ubuntu 22.04+.
-PACKAGES=(
-  build-essential pkg-config curl file
-  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
-  libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-)
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
 
@@ -36,7 +31,7 @@ while (($#)); do
     --no-install) install=0 ;;
     --build-only) launch=0 ;;
     --) shift; app_args=("$@"); break ;;
-    -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run-app.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -45,25 +40,11 @@ done
 say() { printf '\033[1mrun-app:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31mrun-app:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# 1. Debian packages (only the missing ones; sudo when not root).
+# 1. Debian packages: the one list shared with the test runner (only the missing ones; sudo when not root).
 if ((install)); then
-  command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian/Ubuntu; install the packages listed in it by hand, then use --no-install"
-  missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    sudo=()
-    if ((EUID != 0)); then
-      command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
-      sudo=(sudo)
-    fi
-    say "installing Debian packages: ${missing[*]}"
-    "${sudo[@]}" apt-get update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-  else
-    say "Debian packages already installed"
-  fi
+  command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian/Ubuntu; install the packages listed in tests/support/debian-packages.sh by hand, then use --no-install"
+  say "checking Debian packages (tests/support/debian-packages.sh app)"
+  bash "$ROOT/tests/support/debian-packages.sh" app
 fi
 
 # 2. Toolchains: Rust (rustup) and Node.js >= 20.19 (Vite 8). Debian's own rustc and nodejs are too old.
@@ -88,8 +69,8 @@ fi
 say "building the UI (npm ci && npm run build in ui/)"
 (cd "$ROOT/ui" && npm ci --no-audit --no-fund && npm run build)
 say "building the app (cargo build -p lexica-app --features custom-protocol; a first build takes several minutes)"
-(cd "$ROOT" && cargo build -p lexica-app --features custom-protocol)
-[[ -x "$BINARY" ]] || die "the build finished but $BINARY is missing (is CARGO_TARGET_DIR set differently?)"
+(cd "$ROOT" && cargo build --locked -p lexica-app --features custom-protocol)
+[[ -x "$BINARY" ]] || die "the build finished but $BINARY is missing"
 
 if ((!launch)); then
   say "built $BINARY"

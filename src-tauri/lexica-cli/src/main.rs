@@ -68,13 +68,7 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with 2 on a usage error, printing clap's help
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.home.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -90,6 +84,28 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Warnings to stderr (`RUST_LOG` overrides), and a record of every action at `info` in
+/// `<home>/logs/lexica-cli.log`. Log lines carry names and ids, never passwords or full URLs.
+fn init_logging(home: Option<PathBuf>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")));
+    // The log file is best effort: a read-only home must not stop the command.
+    let file = lexica_core::Home::resolve(home)
+        .ok()
+        .and_then(|h| {
+            std::fs::OpenOptions::new().create(true).append(true).open(h.logs_dir().join("lexica-cli.log")).ok()
+        })
+        .map(|f| {
+            fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(f)).with_filter(EnvFilter::new("info"))
+        });
+    tracing_subscriber::registry().with(stderr).with(file).init();
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {

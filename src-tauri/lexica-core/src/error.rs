@@ -34,6 +34,27 @@ pub enum Error {
     #[error("{0}")]
     Provisioning(String),
 
+    #[error(
+        "no OS keychain is reachable ({0}); start and unlock your desktop keyring (gnome-keyring or KWallet), \
+         or set LEXICA_KEYCHAIN=keyutils to keep passwords in the kernel keyring for this login session only"
+    )]
+    KeychainUnavailable(String),
+
+    #[error(
+        "the OS keychain is locked; unlock it (log in to the desktop, or unlock the \"login\" keyring) and try again"
+    )]
+    KeychainLocked,
+
+    #[error("the OS keychain did not answer within {0} s; check that your keyring is running and unlocked")]
+    KeychainTimedOut(u64),
+
+    #[error("the OS keychain refused the request: {0}")]
+    KeychainFailed(String),
+
+    /// A source could not be reached or used; the message is already redacted and says what to do.
+    #[error("source `{name}`: {message}")]
+    Source { name: String, message: String },
+
     #[error("cannot use the Lexica home folder {path}: {source} (set LEXICA_HOME or --home to a writable folder)")]
     Home { path: String, source: std::io::Error },
 
@@ -53,6 +74,11 @@ impl Error {
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
             Error::NotAdmin { .. } | Error::UnknownUser(_) => ErrorKind::Forbidden,
             Error::Refused(_) => ErrorKind::Refused,
+            Error::KeychainUnavailable(_)
+            | Error::KeychainLocked
+            | Error::KeychainTimedOut(_)
+            | Error::KeychainFailed(_) => ErrorKind::Keychain,
+            Error::Source { .. } => ErrorKind::Source,
             Error::Provisioning(_) => ErrorKind::Provisioning,
             Error::Home { .. } | Error::Database(_) | Error::Migration(_) => ErrorKind::Storage,
         }
@@ -70,6 +96,8 @@ pub enum ErrorKind {
     Forbidden,
     Refused,
     Provisioning,
+    Keychain,
+    Source,
     Storage,
 }
 

@@ -8,8 +8,11 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use ts_rs::TS;
 
+use crate::credentials::{Keychain, Secret};
 use crate::home::Home;
 use crate::models::{DataSource, GrantView, PermissionLevel, Search, SearchExecution, SourceChanges, User};
+use crate::sources::doctor::{self, DoctorReport};
+use crate::sources::{SourcePool, SourceRegistry};
 use crate::{Error, Result, db, queries};
 
 /// Most searches `history` returns unless asked otherwise.
@@ -20,6 +23,8 @@ pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 pub struct Lexica {
     home: Home,
     db: SqlitePool,
+    keychain: Keychain,
+    sources: std::sync::Arc<SourceRegistry>,
 }
 
 /// One past search with what each source did.
@@ -44,9 +49,15 @@ pub struct ExecutionRecord {
 impl Lexica {
     /// Opens the install at `home` (see [`Home::resolve`]), migrating and setting up on first start.
     pub async fn open(home: Option<PathBuf>) -> Result<Lexica> {
+        Lexica::open_with_keychain(home, Keychain::platform()).await
+    }
+
+    /// [`Lexica::open`] with a given keychain (tests pass keyring-core's mock store).
+    pub async fn open_with_keychain(home: Option<PathBuf>, keychain: Keychain) -> Result<Lexica> {
         let home = Home::resolve(home)?;
         let db = db::open(&home.database_path()).await?;
-        Ok(Lexica { home, db })
+        let sources = std::sync::Arc::new(SourceRegistry::new(home.root().to_path_buf(), keychain.clone()));
+        Ok(Lexica { home, db, keychain, sources })
     }
 
     pub fn home(&self) -> &Home {
@@ -58,9 +69,14 @@ impl Lexica {
         &self.db
     }
 
-    /// Closes the database cleanly (checkpointing the WAL).
+    /// Closes every source pool and the database (checkpointing the WAL).
     pub async fn close(&self) {
+        self.sources.close_all().await;
         self.db.close().await;
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
     }
 
     /// The user an action is performed as: `username`, or the OS login when `None`.
@@ -171,6 +187,9 @@ impl Lexica {
         source.validate()?;
         queries::data_sources::update(&mut *tx, &source).await?;
         tx.commit().await?;
+        if !source.is_active {
+            self.sources.evict(source.id).await;
+        }
         tracing::info!(actor = %actor.username, source = %source.name, "source edited");
         find_source(&self.db, name).await
     }
@@ -180,13 +199,69 @@ impl Lexica {
         self.edit_source(actor, name, changes).await
     }
 
-    /// Removes a source with its grants and its executions in past searches.
+    /// Removes a source with its grants, its executions in past searches and its password.
+    /// The password goes first: if the keychain cannot be reached the source stays, rather than
+    /// leaving an orphaned secret behind.
     pub async fn remove_source(&self, actor: &User, name: &str) -> Result<DataSource> {
         require_admin(actor, "removing a source")?;
         let source = find_source(&self.db, name).await?;
+        if source.credential_updated_at.is_some() {
+            self.keychain.delete_password(source.id).await?;
+        }
         queries::data_sources::delete(&self.db, source.id).await?;
+        self.sources.evict(source.id).await;
         tracing::info!(actor = %actor.username, source = %name, "source removed");
         Ok(source)
+    }
+
+    /// Stores a source's password in the OS keychain. The next search uses it (new pool).
+    pub async fn set_source_password(&self, actor: &User, name: &str, password: &Secret) -> Result<DataSource> {
+        require_admin(actor, "setting a source password")?;
+        if password.is_empty() {
+            return Err(Error::Refused(
+                "the password is empty; to remove one use `lexica sources clear-password`".into(),
+            ));
+        }
+        let source = find_source(&self.db, name).await?;
+        self.keychain.set_password(source.id, password).await?;
+        queries::data_sources::stamp_credential(&self.db, source.id).await?;
+        self.sources.evict(source.id).await;
+        tracing::info!(actor = %actor.username, source = %name, store = self.keychain.store_name(), "source password set");
+        find_source(&self.db, name).await
+    }
+
+    /// Removes a source's password from the OS keychain. Returns whether one was stored.
+    pub async fn clear_source_password(&self, actor: &User, name: &str) -> Result<bool> {
+        require_admin(actor, "clearing a source password")?;
+        let source = find_source(&self.db, name).await?;
+        let existed = self.keychain.delete_password(source.id).await?;
+        queries::data_sources::stamp_credential(&self.db, source.id).await?;
+        self.sources.evict(source.id).await;
+        tracing::info!(actor = %actor.username, source = %name, existed, "source password cleared");
+        Ok(existed)
+    }
+
+    /// Runs the source doctor on `name` as it is configured now (see [`doctor`]).
+    pub async fn test_source(&self, actor: &User, name: &str) -> Result<DoctorReport> {
+        require_admin(actor, "testing a source")?;
+        let source = find_source(&self.db, name).await?;
+        Ok(doctor::examine(&source, &self.keychain, self.home.root()).await)
+    }
+
+    /// How many opinions a source holds, asked through its pool (re-read from the app database
+    /// first, like [`Lexica::source_pool`]). A source that cannot answer gives its own error.
+    pub async fn source_opinion_count(&self, source: &DataSource) -> Result<i64> {
+        let current =
+            queries::data_sources::get(&self.db, source.id).await?.ok_or_else(|| not_found_source(&source.name))?;
+        self.sources.opinion_count(&current).await
+    }
+
+    /// The connection pool for a source, as the source is configured right now (re-read from the
+    /// app database, so edits made by another process take effect without a restart).
+    pub async fn source_pool(&self, source: &DataSource) -> Result<SourcePool> {
+        let current =
+            queries::data_sources::get(&self.db, source.id).await?.ok_or_else(|| not_found_source(&source.name))?;
+        self.sources.pool(&current).await
     }
 
     // ---- grants -------------------------------------------------------------------------

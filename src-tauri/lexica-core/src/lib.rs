@@ -10,9 +10,13 @@
 //! - [`db`]: opening the SQLite app database (WAL, foreign keys, busy timeout), migrations from
 //!   `migrations/app/`, first-start setup, closing executions a crash left open.
 //! - [`provision`]: offline provisioning files (TOML) for firm installs: validated import, export.
+//! - [`credentials`]: source passwords in the OS keychain (and nowhere else); `Secret` never prints.
+//! - [`sources`]: connections to opinion sources: a lazily built, live-reloaded pool per source,
+//!   read-only with a statement timeout; the source doctor.
 //! - [`home`]: where an install keeps its files.
 //! - [`error`]: the crate's one error type, [`Error`], and its serializable report.
 
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod home;
@@ -20,6 +24,7 @@ pub mod lexica;
 pub mod models;
 pub mod provision;
 pub mod queries;
+pub mod sources;
 
 pub use error::{Error, ErrorKind, ErrorReport, Result};
 pub use home::Home;

@@ -8,7 +8,8 @@
 //!   split) form both targets load.
 //! - `reader`: reads plain or gzip input on a blocking thread and sends batches of prepared
 //!   records to the loader, so parsing overlaps with database work.
-//! - `postgres`: the PostgreSQL loader (COPY into staging tables, vectors built in SQL).
+//! - `postgres`: the PostgreSQL loader (COPY into staging tables, classify and write in SQL).
+//! - `tsvector`: PostgreSQL `tsvector` literals built from Lexica's normalized words.
 //! - `sqlite`: the SQLite bundle loader (multi-row inserts, contentless-delete FTS5).
 //! - [`report`]: [`Progress`] updates and the final [`IngestReport`].
 //! - [`error`]: [`IngestError`], the one error type.
@@ -32,6 +33,7 @@ pub mod record;
 pub mod report;
 mod sqlite;
 pub mod target;
+mod tsvector;
 
 use std::path::Path;
 use std::time::Instant;
@@ -107,7 +109,8 @@ async fn run(
     let raw_total = input.raw_bytes_total;
     let (tx, mut rx) = tokio::sync::mpsc::channel(reader::PIPELINE_DEPTH);
     let label = input.label.clone();
-    let reading = tokio::task::spawn_blocking(move || reader::read_batches(input, tx));
+    let pg_vectors = matches!(target, Target::Postgres(_));
+    let reading = tokio::task::spawn_blocking(move || reader::read_batches(input, tx, pg_vectors));
     while let Some(message) = rx.recv().await {
         let batch = match message {
             Message::Batch(batch) => batch,

@@ -1,12 +1,11 @@
 //! The PostgreSQL loader.
 //!
-//! Per batch, in one transaction: COPY the records (fields plus Lexica's normalized text) and
+//! Per batch, in one transaction: COPY the records (fields plus `tsvector` literals) and
 //! their paragraphs into session-local staging tables; classify each record against
 //! `opinions` by `source_id` (new / changed / identical) in SQL; then write only new and
-//! changed ones, building every `tsvector` in SQL with `to_tsvector('simple', normalized)`.
-//! Building vectors in the server keeps the client's work to parsing and normalizing (which
-//! overlaps with the server's on another core) and makes re-ingesting unchanged records cost
-//! only the COPY.
+//! changed ones. Vectors are staged as `tsvector` literals (see `crate::tsvector`) and cast
+//! only for the records written, so re-ingesting unchanged records costs little more than the
+//! COPY.
 //!
 //! On a first load (empty `opinions`) the GIN and btree search indexes are dropped and built
 //! once at the end, which is several times faster than maintaining them row by row. Every run
@@ -21,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
 use crate::error::IngestError;
-use crate::record::{Prepared, RejectKind, RejectedRecord};
+use crate::record::{PgVectors, Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
 use crate::target::{redact_url, scrub, url_secrets};
 use crate::Applied;
@@ -80,10 +79,7 @@ CREATE TEMP TABLE IF NOT EXISTS lexica_stage_opinions (
     decided_on    date,
     docket_number text,
     body          text   NOT NULL,
-    n_case_name   text   NOT NULL,
-    n_citation    text   NOT NULL,
-    n_court       text   NOT NULL,
-    n_body        text   NOT NULL,
+    doc_vector    text   NOT NULL,  -- a tsvector literal, cast only for records written
     opinion_id    bigint,
     status        text   NOT NULL DEFAULT 'inserted'
 ) ON COMMIT DELETE ROWS;
@@ -91,12 +87,17 @@ CREATE TEMP TABLE IF NOT EXISTS lexica_stage_paragraphs (
     source_id     text    NOT NULL,
     paragraph_no  integer NOT NULL,
     body          text    NOT NULL,
-    norm          text    NOT NULL
-) ON COMMIT DELETE ROWS;";
+    vector        text    NOT NULL
+) ON COMMIT DELETE ROWS;
+-- Staged text lives for one transaction: compressing it (the default) would cost more than it saves.
+ALTER TABLE lexica_stage_opinions ALTER COLUMN body SET STORAGE EXTERNAL,
+                                  ALTER COLUMN doc_vector SET STORAGE EXTERNAL;
+ALTER TABLE lexica_stage_paragraphs ALTER COLUMN body SET STORAGE EXTERNAL,
+                                    ALTER COLUMN vector SET STORAGE EXTERNAL;";
 
 const COPY_OPINIONS: &str = "COPY lexica_stage_opinions (line, source_id, case_name, citation, court, jurisdiction, \
-     decided_on, docket_number, body, n_case_name, n_citation, n_court, n_body) FROM STDIN";
-const COPY_PARAGRAPHS: &str = "COPY lexica_stage_paragraphs (source_id, paragraph_no, body, norm) FROM STDIN";
+     decided_on, docket_number, body, doc_vector) FROM STDIN";
+const COPY_PARAGRAPHS: &str = "COPY lexica_stage_paragraphs (source_id, paragraph_no, body, vector) FROM STDIN";
 
 /// Marks each staged record `unchanged` or `updated` when its `source_id` exists.
 const CLASSIFY: &str = "
@@ -109,17 +110,15 @@ UPDATE lexica_stage_opinions s
   FROM opinions o
  WHERE o.source_id = s.source_id";
 
-// The document vector: weights A case name, B citation, C court, D body (see the schema).
-// `||` shifts the right operand's positions past the left's, as for one concatenated text.
+// Vectors arrive as literals built by `crate::tsvector` (document: A case name, B citation,
+// C court, D body; paragraphs: D), equal to `to_tsvector('simple', normalized)` for ordinary
+// words; only records actually written pay for parsing them.
 
 const UPDATE_CHANGED: &str = "
 UPDATE opinions o
    SET case_name = s.case_name, citation = s.citation, court = s.court, jurisdiction = s.jurisdiction,
        decided_on = s.decided_on, docket_number = s.docket_number, body = s.body,
-       search_vector = setweight(to_tsvector('simple', s.n_case_name), 'A')
-                    || setweight(to_tsvector('simple', s.n_citation), 'B')
-                    || setweight(to_tsvector('simple', s.n_court), 'C')
-                    || setweight(to_tsvector('simple', s.n_body), 'D')
+       search_vector = s.doc_vector::tsvector
   FROM lexica_stage_opinions s
  WHERE s.status = 'updated' AND o.id = s.opinion_id";
 
@@ -131,17 +130,14 @@ DELETE FROM opinion_paragraphs p
 const INSERT_NEW: &str = "
 INSERT INTO opinions (source_id, case_name, citation, court, jurisdiction, decided_on, docket_number, body, search_vector)
 SELECT s.source_id, s.case_name, s.citation, s.court, s.jurisdiction, s.decided_on, s.docket_number, s.body,
-       setweight(to_tsvector('simple', s.n_case_name), 'A')
-    || setweight(to_tsvector('simple', s.n_citation), 'B')
-    || setweight(to_tsvector('simple', s.n_court), 'C')
-    || setweight(to_tsvector('simple', s.n_body), 'D')
+       s.doc_vector::tsvector
   FROM lexica_stage_opinions s
  WHERE s.status = 'inserted'
  ORDER BY s.line";
 
 const INSERT_PARAGRAPHS: &str = "
 INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body, search_vector)
-SELECT o.id, p.paragraph_no, p.body, to_tsvector('simple', p.norm)
+SELECT o.id, p.paragraph_no, p.body, p.vector::tsvector
   FROM lexica_stage_paragraphs p
   JOIN lexica_stage_opinions s ON s.source_id = p.source_id
   JOIN opinions o ON o.source_id = s.source_id
@@ -155,6 +151,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(crate) struct PgSink {
     conn: PgConnection,
+    /// Kept to open a second session for building indexes in parallel.
+    options: PgConnectOptions,
     /// The redacted URL, for messages.
     target: String,
     /// The URL's password(s), scrubbed from any driver message.
@@ -175,7 +173,7 @@ impl PgSink {
             .await
             .map_err(|_| connect_err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| connect_err(e.to_string()))?;
-        let mut sink = Self { conn, target, secrets };
+        let mut sink = Self { conn, options, target, secrets };
         sink.prepare_database().await?;
         Ok(sink)
     }
@@ -301,11 +299,8 @@ impl PgSink {
 
     /// Builds missing indexes, refreshes planner statistics and records the run.
     pub async fn finish(mut self, report: &IngestReport) -> Result<(), IngestError> {
-        sqlx::raw_sql(INDEX_BUILD_MEMORY)
-            .execute(&mut self.conn)
-            .await
-            .map_err(self.db_err("building indexes"))?;
-        self.create_schema().await?;
+        self.build_indexes().await?;
+        self.create_schema().await?; // anything else missing (normally nothing)
         sqlx::raw_sql("ANALYZE opinions; ANALYZE opinion_paragraphs;")
             .execute(&mut self.conn)
             .await
@@ -324,7 +319,7 @@ impl PgSink {
             .await
             .map_err(self.db_err("recording the run in ingest_runs"))?;
         // Closing ends the session, which releases the advisory lock.
-        let Self { conn, target, secrets } = self;
+        let Self { conn, target, secrets, .. } = self;
         conn.close().await.map_err(|e| IngestError::Database {
             target,
             during: "closing the connection",
@@ -332,6 +327,44 @@ impl PgSink {
         })?;
         Ok(())
     }
+}
+
+impl PgSink {
+    /// Creates the schema's missing indexes, the two GIN indexes (most of the time) on two
+    /// sessions at once: PostgreSQL 15 builds a GIN index on one core, and a load is often
+    /// followed by nothing else on the server.
+    async fn build_indexes(&mut self) -> Result<(), IngestError> {
+        let statements = index_statements();
+        let (gin, other): (Vec<&str>, Vec<&str>) = statements.iter().partition(|s| s.contains("USING gin"));
+        let mut second = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(self.db_err("opening a second session to build indexes"))?;
+        for conn in [&mut self.conn, &mut second] {
+            sqlx::raw_sql(INDEX_BUILD_MEMORY).execute(&mut *conn).await.map_err(|e| IngestError::Database {
+                target: self.target.clone(),
+                during: "building indexes",
+                message: scrub(&e.to_string(), &self.secrets),
+            })?;
+        }
+        // Alternate the GIN builds between the sessions, then the (fast) btree ones.
+        let (mine, theirs): (Vec<(usize, &str)>, Vec<(usize, &str)>) =
+            gin.into_iter().chain(other).enumerate().partition(|(i, _)| i % 2 == 0);
+        let (a, b) = tokio::join!(run_all(&mut self.conn, mine), run_all(&mut second, theirs));
+        let closed = second.close().await;
+        a.and(b).and(closed).map_err(self.db_err("building indexes"))
+    }
+}
+
+async fn run_all(conn: &mut PgConnection, statements: Vec<(usize, &'static str)>) -> Result<(), sqlx::Error> {
+    for (_, sql) in statements {
+        sqlx::raw_sql(sql).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The `CREATE INDEX IF NOT EXISTS` statements of the schema, one per line in the file.
+fn index_statements() -> Vec<&'static str> {
+    SCHEMA.lines().map(str::trim).filter(|l| l.starts_with("CREATE INDEX")).collect()
 }
 
 /// Errors caused by one record's data rather than by the database or connection: SQLSTATE
@@ -351,8 +384,8 @@ async fn copy_opinions(conn: &mut PgConnection, records: &[Prepared]) -> Result<
     for r in records {
         let o = &r.opinion;
         let line = r.line.to_string();
-        let n_body = r.norm_body();
-        let fields: [Option<&str>; 13] = [
+        let vectors = vectors(r);
+        let fields: [Option<&str>; 10] = [
             Some(&line),
             Some(&o.source_id),
             Some(&o.case_name),
@@ -362,10 +395,7 @@ async fn copy_opinions(conn: &mut PgConnection, records: &[Prepared]) -> Result<
             o.decided_on.as_deref(),
             o.docket_number.as_deref(),
             Some(&o.body),
-            Some(&r.norm_case_name),
-            Some(&r.norm_citation),
-            Some(&r.norm_court),
-            Some(&n_body),
+            Some(&vectors.document),
         ];
         push_row(&mut buf, &fields);
         if buf.len() >= COPY_CHUNK_BYTES {
@@ -383,9 +413,10 @@ async fn copy_paragraphs(conn: &mut PgConnection, records: &[Prepared]) -> Resul
     let mut copy = conn.copy_in_raw(COPY_PARAGRAPHS).await?;
     let mut buf = Vec::with_capacity(COPY_CHUNK_BYTES * 2);
     for r in records {
-        for (no, p) in r.paragraphs.iter().enumerate() {
+        let vectors = vectors(r);
+        for (no, (p, vector)) in r.paragraphs.iter().zip(&vectors.paragraphs).enumerate() {
             let no = no.to_string();
-            push_row(&mut buf, &[Some(&r.opinion.source_id), Some(&no), Some(&p.body), Some(&p.norm)]);
+            push_row(&mut buf, &[Some(&r.opinion.source_id), Some(&no), Some(&p.body), Some(vector)]);
             if buf.len() >= COPY_CHUNK_BYTES {
                 copy.send(std::mem::take(&mut buf)).await?;
             }
@@ -396,6 +427,18 @@ async fn copy_paragraphs(conn: &mut PgConnection, records: &[Prepared]) -> Resul
     }
     copy.finish().await?;
     Ok(())
+}
+
+/// The record's vector literals (built on the reader thread; built here if they were not).
+fn vectors(r: &Prepared) -> Cow<'_, PgVectors> {
+    match &r.pg_vectors {
+        Some(v) => Cow::Borrowed(v),
+        None => {
+            let mut r = r.clone();
+            r.build_pg_vectors();
+            Cow::Owned(r.pg_vectors.unwrap_or(PgVectors { document: String::new(), paragraphs: Vec::new() }))
+        }
+    }
 }
 
 /// One row of COPY's text format: tab-separated, `\N` for NULL, with backslash, tab, newline
@@ -432,6 +475,13 @@ fn push_row(buf: &mut Vec<u8>, fields: &[Option<&str>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_index_statements_are_found() {
+        let statements = index_statements();
+        assert_eq!(statements.iter().filter(|s| s.contains("USING gin")).count(), 2, "{statements:?}");
+        assert!(statements.iter().all(|s| s.ends_with(';') && s.contains("IF NOT EXISTS")));
+    }
 
     #[test]
     fn copy_rows_escape_specials() {

@@ -33,6 +33,9 @@ pub const PIPELINE_DEPTH: usize = 2;
 /// [`record::MAX_BODY_BYTES`].
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 
+/// Most threads preparing records (normalizing text, building vectors) at once.
+pub const MAX_PREPARE_THREADS: usize = 4;
+
 /// Buffer for reading the input file and the decompressed stream.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
@@ -109,21 +112,24 @@ pub(crate) enum Message {
 }
 
 /// Reads the whole input, sending batches; returns when done or when the loader hung up.
-/// Runs on a blocking thread.
-pub(crate) fn read_batches(mut input: Input, tx: mpsc::Sender<Message>) {
+/// Runs on a blocking thread. `pg_vectors`: also build PostgreSQL vector literals.
+pub(crate) fn read_batches(mut input: Input, tx: mpsc::Sender<Message>, pg_vectors: bool) {
     let mut line_no: u64 = 0;
     let mut records: u64 = 0;
     let mut input_bytes: u64 = 0;
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut buf = Vec::new();
     let mut batch = Batch::default();
+    let mut pending: Vec<(u64, record::Opinion)> = Vec::new();
     let mut batch_bytes = 0usize;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, MAX_PREPARE_THREADS);
     loop {
         buf.clear();
         let (consumed, too_long) = match read_line_limited(&mut input.reader, &mut buf, MAX_LINE_BYTES) {
             Ok(Some(read)) => read,
             Ok(None) => break,
             Err(error) => {
+                prepare_all(&mut batch, std::mem::take(&mut pending), pg_vectors, threads);
                 batch.lines_so_far = records;
                 batch.input_bytes_so_far = input_bytes;
                 let _ = tx.blocking_send(Message::Batch(batch));
@@ -155,17 +161,15 @@ pub(crate) fn read_batches(mut input: Input, tx: mpsc::Sender<Message>) {
             });
         } else {
             match record::parse_line(line_no, line).and_then(|o| check_duplicate(&seen, line_no, o)) {
-                Ok(opinion) => match record::prepare(line_no, opinion) {
-                    Ok(prepared) => {
-                        seen.insert(prepared.opinion.source_id.clone(), line_no);
-                        batch.records.push(prepared);
-                    }
-                    Err(rejected) => batch.rejected.push(rejected),
-                },
+                Ok(opinion) => {
+                    seen.insert(opinion.source_id.clone(), line_no);
+                    pending.push((line_no, opinion));
+                }
                 Err(rejected) => batch.rejected.push(rejected),
             }
         }
-        if batch.records.len() >= BATCH_MAX_RECORDS || batch_bytes >= BATCH_MAX_BYTES || batch.rejected.len() >= BATCH_MAX_RECORDS * 4 {
+        if pending.len() >= BATCH_MAX_RECORDS || batch_bytes >= BATCH_MAX_BYTES || batch.rejected.len() >= BATCH_MAX_RECORDS * 4 {
+            prepare_all(&mut batch, std::mem::take(&mut pending), pg_vectors, threads);
             batch.lines_so_far = records;
             batch.input_bytes_so_far = input_bytes;
             if tx.blocking_send(Message::Batch(std::mem::take(&mut batch))).is_err() {
@@ -174,16 +178,68 @@ pub(crate) fn read_batches(mut input: Input, tx: mpsc::Sender<Message>) {
             batch_bytes = 0;
         }
     }
+    prepare_all(&mut batch, pending, pg_vectors, threads);
     batch.lines_so_far = records;
     batch.input_bytes_so_far = input_bytes;
     let _ = tx.blocking_send(Message::Batch(batch));
+}
+
+/// Normalizes and paragraph-splits a batch's records (and builds PostgreSQL vectors) on up to
+/// `threads` threads: in unoptimized (test) builds this is most of the client's work.
+fn prepare_all(batch: &mut Batch, pending: Vec<(u64, record::Opinion)>, pg_vectors: bool, threads: usize) {
+    let prepare = |(line, opinion): (u64, record::Opinion)| {
+        let source_id = opinion.source_id.clone();
+        // Text processing must not panic on any input; if it ever does, that record is
+        // rejected (and the bug visible in the report) instead of the ingest dying.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            record::prepare(line, opinion).map(|mut p| {
+                if pg_vectors {
+                    p.build_pg_vectors();
+                }
+                p
+            })
+        }))
+        .unwrap_or_else(|_| {
+            Err(RejectedRecord {
+                line,
+                source_id: Some(source_id),
+                kind: RejectKind::InvalidField,
+                reason: "Lexica's text processing failed on this record (a bug: please report it with the record)".into(),
+            })
+        })
+    };
+    let results: Vec<Result<Prepared, RejectedRecord>> = if threads <= 1 || pending.len() < 2 {
+        pending.into_iter().map(prepare).collect()
+    } else {
+        // Interleaved shares (record i to thread i % n) balance long and short opinions.
+        let mut shares: Vec<Vec<(usize, (u64, record::Opinion))>> = (0..threads).map(|_| Vec::new()).collect();
+        for (i, item) in pending.into_iter().enumerate() {
+            shares[i % threads].push((i, item));
+        }
+        let mut indexed: Vec<(usize, Result<Prepared, RejectedRecord>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| scope.spawn(move || share.into_iter().map(|(i, item)| (i, prepare(item))).collect::<Vec<_>>()))
+                .collect();
+            // `prepare` catches panics, so a share always completes.
+            handles.into_iter().filter_map(|h| h.join().ok()).flatten().collect()
+        });
+        indexed.sort_by_key(|(i, _)| *i);
+        indexed.into_iter().map(|(_, r)| r).collect()
+    };
+    for result in results {
+        match result {
+            Ok(prepared) => batch.records.push(prepared),
+            Err(rejected) => batch.rejected.push(rejected),
+        }
+    }
 }
 
 fn check_duplicate(seen: &HashMap<String, u64>, line: u64, o: record::Opinion) -> Result<record::Opinion, RejectedRecord> {
     match seen.get(&o.source_id) {
         Some(first) => Err(RejectedRecord {
             line,
-            reason: format!("`source_id` {:?} already appeared on line {first} of this file; the first one was kept", o.source_id),
+            reason: format!("`source_id` {:?} already appeared on line {first} of this file", o.source_id),
             source_id: Some(o.source_id),
             kind: RejectKind::DuplicateSourceId,
         }),

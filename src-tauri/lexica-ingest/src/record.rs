@@ -84,7 +84,7 @@ pub struct Opinion {
 
 /// A valid record with the text both targets index (see `lexica_query::text`).
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub line: u64,
     pub opinion: Opinion,
     pub norm_case_name: String,
@@ -93,15 +93,40 @@ pub struct Prepared {
     /// `text::paragraphs(body)`, each with its `text::normalize` form. The normalized body is
     /// these joined by single spaces (words never cross a paragraph boundary).
     pub paragraphs: Vec<Paragraph>,
+    /// PostgreSQL vector literals, built on the reader thread when the target is PostgreSQL.
+    pub pg_vectors: Option<PgVectors>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Paragraph {
+pub(crate) struct Paragraph {
     pub body: String,
     pub norm: String,
 }
 
+/// `tsvector` literals for one record (see [`crate::tsvector`]).
+#[derive(Debug, Clone)]
+pub(crate) struct PgVectors {
+    /// Case name A, citation B, court C, body D.
+    pub document: String,
+    /// One per paragraph, in order.
+    pub paragraphs: Vec<String>,
+}
+
 impl Prepared {
+    /// Builds [`PgVectors`] for this record.
+    pub fn build_pg_vectors(&mut self) {
+        use crate::tsvector::{Weight, literal};
+        let norm_body = self.norm_body();
+        let document = literal(&[
+            (&self.norm_case_name, Weight::A),
+            (&self.norm_citation, Weight::B),
+            (&self.norm_court, Weight::C),
+            (&norm_body, Weight::D),
+        ]);
+        let paragraphs = self.paragraphs.iter().map(|p| literal(&[(&p.norm, Weight::D)])).collect();
+        self.pg_vectors = Some(PgVectors { document, paragraphs });
+    }
+
     /// `text::normalize(body)`, rebuilt from the paragraphs.
     pub fn norm_body(&self) -> String {
         let len = self.paragraphs.iter().map(|p| p.norm.len() + 1).sum();
@@ -240,7 +265,7 @@ pub fn is_valid_date(s: &str) -> bool {
 
 /// Adds Lexica's normalized text and paragraphs. A body with no words is rejected: it would
 /// have no paragraph rows and could never be found.
-pub fn prepare(line: u64, opinion: Opinion) -> Result<Prepared, RejectedRecord> {
+pub(crate) fn prepare(line: u64, opinion: Opinion) -> Result<Prepared, RejectedRecord> {
     let paragraphs: Vec<Paragraph> = text::paragraphs(&opinion.body)
         .into_iter()
         .map(|body| {
@@ -263,6 +288,7 @@ pub fn prepare(line: u64, opinion: Opinion) -> Result<Prepared, RejectedRecord> 
         norm_court: text::normalize(&opinion.court),
         paragraphs,
         opinion,
+        pg_vectors: None,
     })
 }
 
@@ -306,7 +332,7 @@ mod tests {
         let r = line(&GOOD.replace("\"body\"", "\"extra\":1,\"body\"")).expect_err("unknown");
         assert!(r.reason.contains("`extra`"), "{}", r.reason);
         assert_eq!(r.source_id.as_deref(), Some("x:1"));
-        assert!(line(&[0xff, 0xfe, b'{']).is_err_and(|r| r.kind == RejectKind::MalformedJson));
+        assert!(parse_line(7, &[b'{', 0xff, 0xfe]).is_err_and(|r| r.kind == RejectKind::MalformedJson));
     }
 
     #[test]

@@ -187,7 +187,13 @@ mod tests {
 
     fn doc_matches(q: &str, paragraphs: &[&str]) -> bool {
         let q = parse(q, Mode::Boolean).unwrap();
-        let d = Document { case_name: "Smith v. Jones", citation: Some("1 U.S. 1"), court: "Supreme Court", decided_on: Some("2012-05-01"), paragraphs };
+        let d = Document {
+            case_name: "Smith v. Jones",
+            citation: Some("1 U.S. 1"),
+            court: "Supreme Court",
+            decided_on: Some("2012-05-01"),
+            paragraphs,
+        };
         check(&q, &d)
     }
 

@@ -181,7 +181,8 @@ fn cook(input: &str, raw: &[RawTok]) -> Result<Vec<Tok>> {
             Raw::Chunk(chunk) => {
                 let lower = chunk.to_lowercase();
                 let next = raw.get(i + 1);
-                let next_is_not = next.is_some_and(|n| matches!(&n.raw, Raw::Chunk(c) if c.eq_ignore_ascii_case("not")));
+                let next_is_not =
+                    next.is_some_and(|n| matches!(&n.raw, Raw::Chunk(c) if c.eq_ignore_ascii_case("not")));
                 let open_follows = next.is_some_and(|n| n.raw == Raw::Open && n.start == r.end);
                 match lower.as_str() {
                     "and" if next_is_not => {
@@ -211,7 +212,12 @@ fn cook(input: &str, raw: &[RawTok]) -> Result<Vec<Tok>> {
                             _ => Field::CaseName,
                         };
                         let end = raw[i + 1].end;
-                        out.push(Tok { tk: Tk::Field(field), start: r.start, end, text: input[r.start..end].to_string() });
+                        out.push(Tok {
+                            tk: Tk::Field(field),
+                            start: r.start,
+                            end,
+                            text: input[r.start..end].to_string(),
+                        });
                         i += 1;
                     }
                     "da" if open_follows => {
@@ -259,8 +265,9 @@ fn split_chunk(input: &str, chunk: &str, offset: usize, out: &mut Vec<Tok>) -> R
         let after = &s[op_at + 1..];
         let trailer_len = after.find(|c: char| !c.is_alphanumeric()).unwrap_or(after.len());
         let trailer = &after[..trailer_len];
-        let trailer_ok =
-            (!trailer.is_empty() && trailer.bytes().all(|b| b.is_ascii_digit())) || trailer.eq_ignore_ascii_case("s") || trailer.eq_ignore_ascii_case("p");
+        let trailer_ok = (!trailer.is_empty() && trailer.bytes().all(|b| b.is_ascii_digit()))
+            || trailer.eq_ignore_ascii_case("s")
+            || trailer.eq_ignore_ascii_case("p");
         let head_lower = head.to_lowercase();
         let prefix_connector = op == b'/' && (head_lower == "w" || head_lower == "pre");
         if !head.is_empty() && !prefix_connector {
@@ -346,13 +353,18 @@ fn word_tok(input: &str, s: &str, at: usize) -> Result<Tok> {
     Ok(Tok { tk: Tk::Atom(node), start: at, end, text: s.to_string() })
 }
 
-fn build_words(input: &str, words: Vec<String>, last_prefix: bool, start: usize, end: usize, quoted: bool) -> Result<Node> {
+fn build_words(
+    input: &str,
+    words: Vec<String>,
+    last_prefix: bool,
+    start: usize,
+    end: usize,
+    quoted: bool,
+) -> Result<Node> {
     let words: Vec<Word> = words.into_iter().map(|text| Word { text, prefix: false }).collect();
     let mut words = words;
-    if last_prefix {
-        if let Some(last) = words.last_mut() {
-            last.prefix = true;
-        }
+    if last_prefix && let Some(last) = words.last_mut() {
+        last.prefix = true;
     }
     for w in &words {
         check_prefix(input, w, start, end)?;
@@ -368,7 +380,10 @@ fn check_prefix(input: &str, w: &Word, start: usize, end: usize) -> Result<()> {
             start,
             end,
             format!("`{}!` is too short to expand: a root needs at least {MIN_PREFIX_LEN} characters", w.text),
-            format!("type more of the word before `!`, or list the words you mean with OR (e.g. `{} OR {}s`)", w.text, w.text),
+            format!(
+                "type more of the word before `!`, or list the words you mean with OR (e.g. `{} OR {}s`)",
+                w.text, w.text
+            ),
         ));
     }
     Ok(())
@@ -491,10 +506,10 @@ fn parse_date(input: &str, spec: &str, start: usize, end: usize) -> Result<DateR
     if clauses == 0 {
         return Err(bad("the date restriction is empty".to_string()));
     }
-    if let (Some(a), Some(b)) = (from, to) {
-        if a > b {
-            return Err(bad(format!("no date is both on or after {a} and on or before {b}")));
-        }
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        return Err(bad(format!("no date is both on or after {a} and on or before {b}")));
     }
     Ok(DateRange { from, to })
 }
@@ -509,7 +524,13 @@ fn date_bounds(t: &str) -> std::result::Result<(Date, Date), DateErr> {
     let nums = |parts: &[&str]| -> std::result::Result<Vec<i64>, DateErr> {
         parts
             .iter()
-            .map(|p| if !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()) { p.parse::<i64>().map_err(|_| DateErr::Form) } else { Err(DateErr::Form) })
+            .map(|p| {
+                if !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()) {
+                    p.parse::<i64>().map_err(|_| DateErr::Form)
+                } else {
+                    Err(DateErr::Form)
+                }
+            })
             .collect()
     };
     let (y, m, d) = if t.contains('/') {
@@ -590,7 +611,14 @@ fn starts_operand(tk: &Tk) -> bool {
 }
 
 impl Parser<'_> {
-    fn err(&self, kind: ErrorKind, start: usize, end: usize, msg: impl Into<String>, fix: impl Into<String>) -> QueryError {
+    fn err(
+        &self,
+        kind: ErrorKind,
+        start: usize,
+        end: usize,
+        msg: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> QueryError {
         QueryError::new(kind, self.input, start, end, msg, fix)
     }
 
@@ -599,8 +627,7 @@ impl Parser<'_> {
             return self.primary();
         }
         let mut left = self.level(level + 1)?;
-        loop {
-            let Some(tok) = self.toks.get(self.pos) else { break };
+        while let Some(tok) = self.toks.get(self.pos) {
             let implicit_or = level == 8 && starts_operand(&tok.tk);
             if level_of(&tok.tk) != Some(level) && !implicit_or {
                 break;
@@ -739,7 +766,13 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Parsed> {
         let Some(tok) = self.toks.get(self.pos).cloned() else {
             let end = self.input.len();
-            return Err(self.err(ErrorKind::DanglingConnector, end, end, "the query ends where a term was expected", "add a term"));
+            return Err(self.err(
+                ErrorKind::DanglingConnector,
+                end,
+                end,
+                "the query ends where a term was expected",
+                "add a term",
+            ));
         };
         self.pos += 1;
         match tok.tk {
@@ -756,7 +789,9 @@ impl Parser<'_> {
                 }
                 Ok(Parsed { node: Some(node), dates: Vec::new(), start: tok.start, end: tok.end })
             }
-            Tk::Date(range) => Ok(Parsed { node: None, dates: vec![(range, tok.start, tok.end)], start: tok.start, end: tok.end }),
+            Tk::Date(range) => {
+                Ok(Parsed { node: None, dates: vec![(range, tok.start, tok.end)], start: tok.start, end: tok.end })
+            }
             Tk::Open | Tk::Field(_) => {
                 self.depth += 1;
                 if self.depth > MAX_NESTING {
@@ -770,7 +805,13 @@ impl Parser<'_> {
                 }
                 if self.toks.get(self.pos).is_some_and(|t| matches!(t.tk, Tk::Close)) {
                     let close = self.toks[self.pos].end;
-                    return Err(self.err(ErrorKind::EmptyGroup, tok.start, close, "these parentheses hold nothing", "put terms inside them, or remove them"));
+                    return Err(self.err(
+                        ErrorKind::EmptyGroup,
+                        tok.start,
+                        close,
+                        "these parentheses hold nothing",
+                        "put terms inside them, or remove them",
+                    ));
                 }
                 let inner = self.level(0)?;
                 let Some(close) = self.toks.get(self.pos).filter(|t| matches!(t.tk, Tk::Close)) else {
@@ -778,7 +819,10 @@ impl Parser<'_> {
                         ErrorKind::UnbalancedParenthesis,
                         tok.start,
                         tok.end,
-                        format!("this `{}` is never closed", if matches!(tok.tk, Tk::Open) { "(" } else { tok.text.as_str() }),
+                        format!(
+                            "this `{}` is never closed",
+                            if matches!(tok.tk, Tk::Open) { "(" } else { tok.text.as_str() }
+                        ),
                         "add `)` where the group ends (often the end of the query), or remove this `(`",
                     ));
                 };
@@ -787,13 +831,30 @@ impl Parser<'_> {
                 self.depth -= 1;
                 if let Tk::Field(field) = tok.tk {
                     if let Some(&(_, s, e)) = inner.dates.first() {
-                        return Err(self.err(ErrorKind::InvalidFieldContent, s, e, "a date restriction cannot sit inside a field restriction", "move `da(...)` outside, joined with AND"));
+                        return Err(self.err(
+                            ErrorKind::InvalidFieldContent,
+                            s,
+                            e,
+                            "a date restriction cannot sit inside a field restriction",
+                            "move `da(...)` outside, joined with AND",
+                        ));
                     }
                     let Some(node) = inner.node else {
-                        return Err(self.err(ErrorKind::EmptyGroup, tok.start, end, "the field restriction is empty", "put terms inside it"));
+                        return Err(self.err(
+                            ErrorKind::EmptyGroup,
+                            tok.start,
+                            end,
+                            "the field restriction is empty",
+                            "put terms inside it",
+                        ));
                     };
                     self.check_field_content(&node, &tok.text, tok.start, end)?;
-                    return Ok(Parsed { node: Some(Node::Field { field, node: Box::new(node) }), dates: Vec::new(), start: tok.start, end });
+                    return Ok(Parsed {
+                        node: Some(Node::Field { field, node: Box::new(node) }),
+                        dates: Vec::new(),
+                        start: tok.start,
+                        end,
+                    });
                 }
                 Ok(Parsed { node: inner.node, dates: inner.dates, start: tok.start, end })
             }
@@ -802,7 +863,11 @@ impl Parser<'_> {
                 tok.start,
                 tok.end,
                 if self.depth == 0 { "this `)` has no matching `(`" } else { "a term is missing before this `)`" },
-                if self.depth == 0 { "remove it, or add `(` where the group begins" } else { "add a term, or remove the connector before it" },
+                if self.depth == 0 {
+                    "remove it, or add `(` where the group begins"
+                } else {
+                    "add a term, or remove the connector before it"
+                },
             )),
             Tk::And | Tk::Or | Tk::Not | Tk::Near(_) => Err(self.err(
                 ErrorKind::DanglingConnector,
@@ -855,10 +920,16 @@ impl Parser<'_> {
                     },
                 },
             };
-            if let (Some(a), Some(b)) = (merged.from, merged.to) {
-                if a > b {
-                    return Err(self.err(ErrorKind::InvalidDate, s, e, "the date restrictions exclude every date together", "remove one of them"));
-                }
+            if let (Some(a), Some(b)) = (merged.from, merged.to)
+                && a > b
+            {
+                return Err(self.err(
+                    ErrorKind::InvalidDate,
+                    s,
+                    e,
+                    "the date restrictions exclude every date together",
+                    "remove one of them",
+                ));
             }
             out = Some(merged);
         }

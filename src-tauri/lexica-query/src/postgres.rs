@@ -5,9 +5,9 @@
 //! lexemes come from [`crate::text::words`], so they are alphanumeric and quoted, and cannot
 //! change the tsquery's structure.
 
+use crate::MAX_COMPILED_ALTERNATIVES;
 use crate::ast::{Field, Node, Query, Ranking, Within};
 use crate::plan::{self, Backend, BindValue, Ctx, Filters, Plan, Polarity, Token};
-use crate::MAX_COMPILED_ALTERNATIVES;
 
 /// The tsvector weight of a field (`None` = body).
 fn weight(field: Option<Field>) -> char {
@@ -114,7 +114,9 @@ fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
                 return "FALSE".to_string();
             }
             let p = c.bind(BindValue::Text(q));
-            format!("EXISTS (SELECT 1 FROM opinion_paragraphs p WHERE p.opinion_id = o.id AND p.search_vector @@ {p}::tsquery)")
+            format!(
+                "EXISTS (SELECT 1 FROM opinion_paragraphs p WHERE p.opinion_id = o.id AND p.search_vector @@ {p}::tsquery)"
+            )
         }
     }
 }
@@ -178,7 +180,9 @@ fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
             let (gl, gr) = (groups(l), groups(r));
             let count = gl.len() * gr.len() * n as usize * if ordered { 1 } else { 2 };
             if count > MAX_COMPILED_ALTERNATIVES {
-                c.inexact(format!("`{within}` would need {count} tsquery alternatives; same paragraph is retrieved, then checked"));
+                c.inexact(format!(
+                    "`{within}` would need {count} tsquery alternatives; same paragraph is retrieved, then checked"
+                ));
                 return (both, false);
             }
             // `x <d> y`: y starts exactly d positions after x ends; "within n" is d = 1..=n.

@@ -41,7 +41,12 @@ impl fmt::Display for CheckReport {
         writeln!(f, "tree:")?;
         tree(f, &self.query.root, 1)?;
         if let Some(d) = self.query.date {
-            writeln!(f, "  date: {} .. {}", d.from.map_or("-".into(), |x| x.iso()), d.to.map_or("-".into(), |x| x.iso()))?;
+            writeln!(
+                f,
+                "  date: {} .. {}",
+                d.from.map_or("-".into(), |x| x.iso()),
+                d.to.map_or("-".into(), |x| x.iso())
+            )?;
         }
         writeln!(f, "postgres:")?;
         write!(f, "{}", self.postgres)?;

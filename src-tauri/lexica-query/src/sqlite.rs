@@ -4,9 +4,9 @@
 //! Every MATCH expression is a bind value; its tokens come from [`crate::text::words`]
 //! (alphanumeric) and are always double-quoted, so they cannot change its structure.
 
+use crate::MAX_COMPILED_ALTERNATIVES;
 use crate::ast::{Field, Node, Query, Ranking, Within};
 use crate::plan::{self, Backend, BindValue, Ctx, Filters, Plan, Polarity, Token};
-use crate::MAX_COMPILED_ALTERNATIVES;
 
 fn column(field: Option<Field>) -> &'static str {
     match field {
@@ -26,8 +26,7 @@ fn alternatives(tokens: &[Token]) -> String {
     if parts.len() == 1 { parts.concat() } else { format!("({})", parts.join(" OR ")) }
 }
 
-const PARAGRAPH_MATCH: &str =
-    "SELECT p.opinion_id FROM paragraphs_fts JOIN opinion_paragraphs p ON p.id = paragraphs_fts.rowid WHERE paragraphs_fts MATCH";
+const PARAGRAPH_MATCH: &str = "SELECT p.opinion_id FROM paragraphs_fts JOIN opinion_paragraphs p ON p.id = paragraphs_fts.rowid WHERE paragraphs_fts MATCH";
 
 /// Compiles a query for an SQLite bundle (schema: migrations/source-sqlite).
 pub fn compile(query: &Query, filters: &Filters) -> Plan {
@@ -170,7 +169,9 @@ fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
             let (pl, pr) = (phrases(l), phrases(r));
             let count = pl.len() * pr.len();
             if count > MAX_COMPILED_ALTERNATIVES {
-                c.inexact(format!("`{within}` would need {count} NEAR groups; same paragraph is retrieved, then checked"));
+                c.inexact(format!(
+                    "`{within}` would need {count} NEAR groups; same paragraph is retrieved, then checked"
+                ));
                 return (both, false);
             }
             if ordered {
@@ -179,7 +180,9 @@ fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
             let (tl, tr) = (plan::node_tokens(l), plan::node_tokens(r));
             let shared = tl.iter().any(|a| tr.iter().any(|b| plan::may_share(a, b)));
             if shared {
-                c.inexact(format!("`{within}`: both sides can match the same word, which FTS5 NEAR allows; checked after retrieval"));
+                c.inexact(format!(
+                    "`{within}`: both sides can match the same word, which FTS5 NEAR allows; checked after retrieval"
+                ));
             }
             // NEAR(x y, N): at most N tokens between the two; "within n" is n - 1 between.
             let alts: Vec<String> =
@@ -206,7 +209,9 @@ fn presence(n: &Node) -> String {
     match n {
         Node::Term(t) => alternatives(&plan::term_tokens(&t.word, t.form)),
         Node::Phrase(ws) => ws.iter().map(|w| token(&plan::word_token(w))).collect::<Vec<_>>().join(" + "),
-        Node::Or(ch) => format!("({})", ch.iter().map(|x| format!("({})", presence(x))).collect::<Vec<_>>().join(" OR ")),
+        Node::Or(ch) => {
+            format!("({})", ch.iter().map(|x| format!("({})", presence(x))).collect::<Vec<_>>().join(" OR "))
+        }
         Node::Near { left, right, .. } => format!("(({}) AND ({}))", presence(left), presence(right)),
         Node::And(_) | Node::Not { .. } | Node::Field { .. } => String::new(),
     }

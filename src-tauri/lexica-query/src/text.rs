@@ -23,16 +23,15 @@ pub const MAX_PARAGRAPH_WORDS: usize = 8_000;
 
 /// Abbreviations after which a period does not end a sentence (lower case, without the period).
 const ABBREVIATIONS: &[&str] = &[
-    "v", "vs", "u.s", "u.s.c", "inc", "co", "corp", "ltd", "llc", "no", "nos", "stat", "cir", "app",
-    "supp", "f", "f.2d", "f.3d", "f.4th", "s.ct", "l.ed", "l.ed.2d", "mr", "mrs", "ms", "dr", "jr",
-    "sr", "st", "art", "sec", "ch", "cl", "cf", "e.g", "i.e", "id", "ibid", "etc", "et al", "al",
-    "op", "ed", "eds", "ann", "rev", "dist", "ct", "ass'n", "dep't", "gov't", "n.y", "n.y.s",
-    "n.e", "n.e.2d", "a.2d", "p.2d", "so.2d", "s.w", "s.e", "n.w", "cal", "mass", "pa", "ill",
-    "tex", "fla", "ga", "ky", "la", "md", "mich", "minn", "mo", "wis", "va", "wash", "conn",
-    "del", "me", "mont", "neb", "nev", "okla", "or", "tenn", "vt", "wyo", "ariz", "ark", "colo",
-    "ind", "kan", "miss", "n.c", "n.d", "n.h", "n.j", "n.m", "r.i", "s.c", "s.d", "w.va", "jan",
-    "feb", "mar", "apr", "jun", "jul", "aug", "sept", "sep", "oct", "nov", "dec", "para", "pp",
-    "p", "fig", "vol", "amend", "const", "reg", "regs", "fed", "r", "civ", "crim", "proc", "evid",
+    "v", "vs", "u.s", "u.s.c", "inc", "co", "corp", "ltd", "llc", "no", "nos", "stat", "cir", "app", "supp", "f",
+    "f.2d", "f.3d", "f.4th", "s.ct", "l.ed", "l.ed.2d", "mr", "mrs", "ms", "dr", "jr", "sr", "st", "art", "sec", "ch",
+    "cl", "cf", "e.g", "i.e", "id", "ibid", "etc", "et al", "al", "op", "ed", "eds", "ann", "rev", "dist", "ct",
+    "ass'n", "dep't", "gov't", "n.y", "n.y.s", "n.e", "n.e.2d", "a.2d", "p.2d", "so.2d", "s.w", "s.e", "n.w", "cal",
+    "mass", "pa", "ill", "tex", "fla", "ga", "ky", "la", "md", "mich", "minn", "mo", "wis", "va", "wash", "conn",
+    "del", "me", "mont", "neb", "nev", "okla", "or", "tenn", "vt", "wyo", "ariz", "ark", "colo", "ind", "kan", "miss",
+    "n.c", "n.d", "n.h", "n.j", "n.m", "r.i", "s.c", "s.d", "w.va", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sept", "sep", "oct", "nov", "dec", "para", "pp", "p", "fig", "vol", "amend", "const", "reg", "regs", "fed", "r",
+    "civ", "crim", "proc", "evid",
 ];
 
 /// Splits text into lower-case words (see the module rules).
@@ -164,10 +163,8 @@ pub fn sentences(paragraph: &str) -> Vec<&str> {
 
 /// Is the text before a period an abbreviation (so the period does not end the sentence)?
 fn is_abbreviation(before: &str) -> bool {
-    let last = before
-        .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"' || c == '\u{201C}')
-        .next()
-        .unwrap_or("");
+    let last =
+        before.rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"' || c == '\u{201C}').next().unwrap_or("");
     let last = last.trim_start_matches(['(', '[', '"', '\'']).to_lowercase();
     if last.is_empty() {
         return false;

@@ -47,10 +47,28 @@ fn fixtures() -> Vec<Opinion> {
         op(7, "Obj v. Tion", "Second Circuit", "2014-01-01", "Counsel made an objection at trial."),
         op(8, "Obj v. Ting", "Second Circuit", "2015-01-01", "The objecting party was heard."),
         op(9, "Plain v. Object", "Second Circuit", "2016-01-01", "The object of the contract was plain."),
-        op(10, "Smith v. Jones", "Court of Appeals of New York", "2009-03-03", "A dispute over the breach of contract and the parties."),
-        op(11, "Doe v. Roe", "Supreme Court", "2010-12-31", "Smith testified about the breach of the contracts by each party."),
+        op(
+            10,
+            "Smith v. Jones",
+            "Court of Appeals of New York",
+            "2009-03-03",
+            "A dispute over the breach of contract and the parties.",
+        ),
+        op(
+            11,
+            "Doe v. Roe",
+            "Supreme Court",
+            "2010-12-31",
+            "Smith testified about the breach of the contracts by each party.",
+        ),
         op(12, "Excl v. Usion", "Supreme Court", "2008-01-01", "alpha appears here with epsilon."),
-        op(13, "Due v. Process", "Supreme Court", "2018-01-01", "The due process clause protects a party. Due process of law."),
+        op(
+            13,
+            "Due v. Process",
+            "Supreme Court",
+            "2018-01-01",
+            "The due process clause protects a party. Due process of law.",
+        ),
     ];
     v[9].citation = Some("347 U.S. 483".into());
     v
@@ -149,14 +167,16 @@ async fn load_sqlite(pool: &SqlitePool, ops: &[Opinion]) {
             .await
             .unwrap();
         for (i, p) in paragraphs(o).iter().enumerate() {
-            let id: i64 = sqlx::query("INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body) VALUES (?1, ?2, ?3) RETURNING id")
-                .bind(o.id)
-                .bind(i as i64)
-                .bind(p)
-                .fetch_one(pool)
-                .await
-                .unwrap()
-                .get(0);
+            let id: i64 = sqlx::query(
+                "INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body) VALUES (?1, ?2, ?3) RETURNING id",
+            )
+            .bind(o.id)
+            .bind(i as i64)
+            .bind(p)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            .get(0);
             sqlx::query("INSERT INTO paragraphs_fts (rowid, body) VALUES (?1, ?2)")
                 .bind(id)
                 .bind(text::normalize(p))
@@ -202,8 +222,15 @@ async fn run_pg(pool: &PgPool, q: &Query, plan: &Plan) -> Vec<i64> {
                 .map(|r| r.get(0))
                 .collect();
             let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
-            let (c, ci, co, d): (String, Option<String>, String, Option<String>) = (f.get(0), f.get(1), f.get(2), f.get(3));
-            let document = Document { case_name: &c, citation: ci.as_deref(), court: &co, decided_on: d.as_deref(), paragraphs: &refs };
+            let (c, ci, co, d): (String, Option<String>, String, Option<String>) =
+                (f.get(0), f.get(1), f.get(2), f.get(3));
+            let document = Document {
+                case_name: &c,
+                citation: ci.as_deref(),
+                court: &co,
+                decided_on: d.as_deref(),
+                paragraphs: &refs,
+            };
             if !check(q, &document) {
                 continue;
             }
@@ -233,8 +260,15 @@ async fn run_sqlite(pool: &SqlitePool, q: &Query, plan: &Plan) -> Vec<i64> {
                 .map(|r| r.get(0))
                 .collect();
             let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
-            let (c, ci, co, d): (String, Option<String>, String, Option<String>) = (f.get(0), f.get(1), f.get(2), f.get(3));
-            let document = Document { case_name: &c, citation: ci.as_deref(), court: &co, decided_on: d.as_deref(), paragraphs: &refs };
+            let (c, ci, co, d): (String, Option<String>, String, Option<String>) =
+                (f.get(0), f.get(1), f.get(2), f.get(3));
+            let document = Document {
+                case_name: &c,
+                citation: ci.as_deref(),
+                court: &co,
+                decided_on: d.as_deref(),
+                paragraphs: &refs,
+            };
             if !check(q, &document) {
                 continue;
             }
@@ -253,7 +287,10 @@ struct Backends {
 
 async fn setup(ops: &[Opinion]) -> Option<Backends> {
     let Ok(url) = std::env::var("LEXICA_TEST_PG_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "LEXICA_TEST_PG_URL must be set in CI (tests/support/pg-cluster.sh start)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LEXICA_TEST_PG_URL must be set in CI (tests/support/pg-cluster.sh start)"
+        );
         eprintln!("NOTICE: LEXICA_TEST_PG_URL is not set: skipping the PostgreSQL/SQLite backend tests");
         return None;
     };
@@ -272,7 +309,10 @@ async fn setup(ops: &[Opinion]) -> Option<Backends> {
 async fn teardown(b: Backends) {
     b.pg.close().await;
     b.sqlite.close().await;
-    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", b.db))).execute(&b.admin).await.unwrap();
+    sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", b.db)))
+        .execute(&b.admin)
+        .await
+        .unwrap();
     b.admin.close().await;
 }
 
@@ -380,7 +420,12 @@ async fn proximity_deep_inside_the_longest_opinion() {
         let mut found = None;
         'outer: for i in (20_000..words.len() - 3).rev() {
             let (a, b) = (&words[i], &words[i + 2]);
-            if a.len() < 5 || b.len() < 5 || a == b || a.chars().any(char::is_numeric) || b.chars().any(char::is_numeric) {
+            if a.len() < 5
+                || b.len() < 5
+                || a == b
+                || a.chars().any(char::is_numeric)
+                || b.chars().any(char::is_numeric)
+            {
                 continue;
             }
             for j in 0..i.min(20_000) {

@@ -18,7 +18,8 @@ fn all_corpus_queries_parse_or_get_a_positioned_error() {
         match parse(q, Mode::Boolean) {
             Ok(tree) => {
                 let printed = tree.to_string();
-                let again = parse(&printed, Mode::Boolean).unwrap_or_else(|e| panic!("canonical form of `{q}` does not parse:\n{e}"));
+                let again = parse(&printed, Mode::Boolean)
+                    .unwrap_or_else(|e| panic!("canonical form of `{q}` does not parse:\n{e}"));
                 assert_eq!(again, tree, "`{q}` printed as `{printed}`");
                 let f = Filters::default();
                 let (p, s) = (postgres::compile(&tree, &f), sqlite::compile(&tree, &f));

@@ -2,7 +2,7 @@
 //! gives the same tree.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lexica_query::{Mode, parse, postgres, sqlite, Filters};
+use lexica_query::{Filters, Mode, parse, postgres, sqlite};
 use proptest::prelude::*;
 
 /// Query-like text: words, connectors, parentheses, quotes, fields and stray punctuation.

@@ -34,7 +34,10 @@ fn spec_plain_term_expands_plurals() {
 
 #[test]
 fn spec_quoted_word_is_exact() {
-    assert_eq!(parse("\"party\"", Mode::Boolean).unwrap().root, Node::Term(Term { word: "party".into(), form: Form::Exact }));
+    assert_eq!(
+        parse("\"party\"", Mode::Boolean).unwrap().root,
+        Node::Term(Term { word: "party".into(), form: Form::Exact })
+    );
     assert!(!binds(&pg("\"party\"")).contains("parties"));
 }
 
@@ -127,7 +130,10 @@ fn spec_precedence_westlaw_order() {
 
 #[test]
 fn spec_connectors_case_insensitive() {
-    assert_eq!(canon("a and b Or c but not d W/3 e PRE/2 f /S g /P h"), canon("a AND b OR c BUT NOT d /3 e +2 f /s g /p h"));
+    assert_eq!(
+        canon("a and b Or c but not d W/3 e PRE/2 f /S g /P h"),
+        canon("a AND b OR c BUT NOT d /3 e +2 f /s g /p h")
+    );
 }
 
 #[test]
@@ -154,7 +160,11 @@ fn spec_date_restriction() {
 
 #[test]
 fn spec_statements_mode() {
-    let q = parse("Whether the \u{201C}deadly force\u{201D} used violated due process and the party's rights", Mode::Statements).unwrap();
+    let q = parse(
+        "Whether the \u{201C}deadly force\u{201D} used violated due process and the party's rights",
+        Mode::Statements,
+    )
+    .unwrap();
     assert_eq!(q.to_string(), "\"deadly force\" OR used OR violated OR \"due process\" OR partys OR rights");
     let p = postgres::compile(&q, &Filters::default());
     assert!(p.sql.contains("coalesce(pc.best, 0)"));

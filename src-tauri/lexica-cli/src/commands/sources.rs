@@ -1,5 +1,7 @@
 use clap::{Args, Subcommand};
-use lexica_core::{DataSource, Lexica, SourceChanges, User};
+use lexica_core::credentials::Secret;
+use lexica_core::sources::doctor::{CheckStatus, DoctorReport};
+use lexica_core::{DataSource, ErrorKind, Lexica, SourceChanges, User};
 
 use crate::Failure;
 use crate::output::{Output, opt, table, yes_no};
@@ -42,8 +44,19 @@ pub enum SourcesCommand {
     Enable { name: String },
     /// Make a source inactive: nobody searches it until it is enabled again.
     Disable { name: String },
-    /// Remove a source, its grants, and its part of past searches.
+    /// Remove a source, its grants, its part of past searches, and its password.
     Remove { name: String },
+    /// Store the source's password in the OS keychain (asked for without echo, or read from stdin).
+    SetPassword {
+        name: String,
+        /// Read the password from standard input (first line) instead of asking.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Remove the source's password from the OS keychain.
+    ClearPassword { name: String },
+    /// Check a source: connection, authentication, schema, full-text index, read-only, rows.
+    Test { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +147,33 @@ pub async fn run(lexica: &Lexica, actor: &User, command: SourcesCommand, out: &O
             let source = lexica.set_source_active(actor, &name, false).await?;
             out.show(&source, |s| println!("{} is inactive: nobody searches it until it is enabled", s.name));
         }
+        SourcesCommand::SetPassword { name, stdin } => {
+            let password = read_password(&name, stdin)?;
+            let source = lexica.set_source_password(actor, &name, &password).await?;
+            let value = serde_json::json!({ "source": source.name, "password_set": true, "store": lexica.keychain().store_name() });
+            out.show(&value, |_| println!("stored the password for {name} in the {}", lexica.keychain().store_name()));
+        }
+        SourcesCommand::ClearPassword { name } => {
+            let existed = lexica.clear_source_password(actor, &name).await?;
+            let value = serde_json::json!({ "source": name, "password_cleared": existed });
+            out.show(&value, |_| {
+                if existed {
+                    println!("removed the password for {name} from the keychain");
+                } else {
+                    println!("{name} had no stored password; nothing changed");
+                }
+            });
+        }
+        SourcesCommand::Test { name } => {
+            let report = lexica.test_source(actor, &name).await?;
+            out.show(&report, print_report);
+            if report.status() == CheckStatus::Error {
+                return Err(Failure::message(
+                    ErrorKind::Source,
+                    format!("source `{name}` has problems (see the report above)"),
+                ));
+            }
+        }
         SourcesCommand::Remove { name } => {
             let source = lexica.remove_source(actor, &name).await?;
             out.show(&source, |s| println!("removed source {} with its grants and its part of past searches", s.name));
@@ -169,5 +209,36 @@ fn print_source(s: &DataSource) {
     ];
     for (k, v) in rows {
         println!("{k:<16} {v}");
+    }
+}
+
+/// The password from the terminal (no echo) or, with `--stdin`, the first line of standard input.
+fn read_password(name: &str, stdin: bool) -> Result<Secret, Failure> {
+    let text = if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Failure::message(ErrorKind::Refused, format!("could not read standard input: {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        rpassword::prompt_password(format!("Password for source {name}: ")).map_err(|e| {
+            Failure::message(
+                ErrorKind::Refused,
+                format!("could not read the password from the terminal ({e}); use --stdin"),
+            )
+        })?
+    };
+    Ok(Secret::new(text))
+}
+
+fn print_report(report: &DoctorReport) {
+    println!("Source {}", report.source);
+    for check in &report.checks {
+        let mark = match check.status {
+            CheckStatus::Ok => "ok     ",
+            CheckStatus::Warning => "warning",
+            CheckStatus::Error => "ERROR  ",
+        };
+        println!("  {mark}  {:<16} {}", check.name, check.message);
     }
 }

@@ -49,6 +49,10 @@ pub struct DataSource {
     pub created_at: DateTime<Utc>,
     #[ts(type = "string")]
     pub updated_at: DateTime<Utc>,
+    /// When the password was last set or cleared in the OS keychain (never the password itself);
+    /// `None` if it never had one.
+    #[ts(type = "string | null")]
+    pub credential_updated_at: Option<DateTime<Utc>>,
 }
 
 /// The editable fields of a source. `None` leaves a field as it is (or at its default when adding);
@@ -87,6 +91,7 @@ impl DataSource {
             query_timeout_ms: millis(DEFAULT_QUERY_TIMEOUT),
             created_at: now,
             updated_at: now,
+            credential_updated_at: None,
         }
     }
 

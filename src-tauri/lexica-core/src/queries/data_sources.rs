@@ -95,6 +95,16 @@ pub async fn update(db: impl SqliteExecutor<'_>, s: &DataSource) -> Result<()> {
     Ok(())
 }
 
+/// Records that the source's keychain credential changed just now (set or cleared).
+pub async fn stamp_credential(db: impl SqliteExecutor<'_>, id: SourceId) -> Result<()> {
+    sqlx::query("UPDATE data_sources SET credential_updated_at = ? WHERE id = ?")
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes a source. Cascades: every grant on it and every search execution against it.
 /// (Its keychain credential is removed by the caller, which owns the keychain.)
 pub async fn delete(db: impl SqliteExecutor<'_>, id: SourceId) -> Result<bool> {

@@ -9,4 +9,9 @@ name: string, display_name: string,
 /**
  * `postgres://USER@HOST/DB` or `sqlite:PATH`, never with a password; `None` until configured.
  */
-database_url: string | null, source_type: string, jurisdiction: string | null, is_active: boolean, search_enabled: boolean, pool_size: number, acquire_timeout_ms: number, query_timeout_ms: number, created_at: string, updated_at: string, };
+database_url: string | null, source_type: string, jurisdiction: string | null, is_active: boolean, search_enabled: boolean, pool_size: number, acquire_timeout_ms: number, query_timeout_ms: number, created_at: string, updated_at: string, 
+/**
+ * When the password was last set or cleared in the OS keychain (never the password itself);
+ * `None` if it never had one.
+ */
+credential_updated_at: string | null, };

@@ -1,0 +1,167 @@
+//! Turning a [`DataSource`] and its password into connection options, and connection failures
+//! into sentences an admin can act on.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
+
+use crate::credentials::Secret;
+use crate::models::{DataSource, SourceUrl};
+use crate::{Error, Result};
+
+/// Every source connection says who it is, so a DBA can see Lexica in `pg_stat_activity`.
+pub const APPLICATION_NAME: &str = "lexica";
+/// Longest wait for a new connection (TCP, TLS and authentication together).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where and how to reach one source.
+#[derive(Debug, Clone)]
+pub enum SourceTarget {
+    Postgres(PgConnectOptions),
+    Sqlite(SqliteConnectOptions, PathBuf),
+}
+
+/// Builds the connection options for `source`: read-only by default, bounded by the source's
+/// statement timeout, identified as Lexica. `password` comes from the keychain; `None` lets the
+/// server decide (trust or peer authentication, or a clear "password required" error).
+pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, home: &Path) -> Result<SourceTarget> {
+    match url {
+        SourceUrl::Postgres(url) => {
+            let mut options = PgConnectOptions::from_str(url.as_str()).map_err(|e| Error::Source {
+                name: source.name.clone(),
+                message: format!(
+                    "its URL cannot be used ({}); fix it with `lexica sources edit {} --url …`",
+                    e, source.name
+                ),
+            })?;
+            if let Some(password) = password {
+                options = options.password(password.expose());
+            }
+            let timeout_ms = source.query_timeout_ms.to_string();
+            // default_transaction_read_only refuses writes (SQLSTATE 25006); a session could turn it
+            // off, which Lexica never does, and the doctor recommends a SELECT-only role besides.
+            options = options
+                .application_name(APPLICATION_NAME)
+                .options([("default_transaction_read_only", "on"), ("statement_timeout", timeout_ms.as_str())]);
+            Ok(SourceTarget::Postgres(options))
+        }
+        SourceUrl::Sqlite(path) => {
+            // A relative bundle path is relative to the install's home folder, so a provisioning
+            // file can say `sqlite:sources/ny.sqlite` on every machine.
+            let path = if Path::new(path).is_absolute() { PathBuf::from(path) } else { home.join(path) };
+            if !path.is_file() {
+                return Err(Error::Source {
+                    name: source.name.clone(),
+                    message: format!(
+                        "its bundle file {} does not exist; copy the bundle there or point the source at it",
+                        path.display()
+                    ),
+                });
+            }
+            let options = SqliteConnectOptions::new().filename(&path).read_only(true).create_if_missing(false);
+            Ok(SourceTarget::Sqlite(options, path))
+        }
+    }
+}
+
+/// Words a connection failure as what the admin should do about it. Matches on SQLSTATE codes and
+/// error kinds, never on message text, and never includes the URL or the password.
+pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name: &str, password_sent: bool) -> String {
+    let (host, port, database, user) = match url {
+        SourceUrl::Postgres(u) => (
+            u.host_str().unwrap_or("?").to_string(),
+            u.port().unwrap_or(5432),
+            u.path().trim_start_matches('/').to_string(),
+            if u.username().is_empty() { "(your OS user)".to_string() } else { u.username().to_string() },
+        ),
+        SourceUrl::Sqlite(p) => (p.clone(), 0, String::new(), String::new()),
+    };
+    match error {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01") if password_sent => format!(
+                "the server refused the password for role {user}; store the right one with `lexica sources set-password {source_name}`"
+            ),
+            Some("28P01") => format!(
+                "the server wants a password for role {user} and none is stored; store it with `lexica sources set-password {source_name}`"
+            ),
+            Some("28000") => format!(
+                "the server does not allow role {user} to connect to {database} from here (pg_hba.conf{}); ask the DBA, or check the URL's user and sslmode",
+                if db.message().contains("no encryption") || db.message().contains("SSL off") {
+                    ", which requires TLS: set sslmode=require"
+                } else {
+                    ""
+                }
+            ),
+            Some("3D000") => {
+                format!("database {database} does not exist on {host}; check the database name in the URL")
+            }
+            Some("53300") => {
+                format!("{host} has no free connections (too many clients); lower the pool size or ask the DBA")
+            }
+            Some("57P03") => format!("{host} is starting up or shutting down; try again in a moment"),
+            Some(code) => format!("the server refused the connection (SQLSTATE {code}): {}", db.message()),
+            None => format!("the server refused the connection: {}", db.message()),
+        },
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => {
+                format!(
+                    "nothing is listening at {host}:{port}; is the server running, and are the host and port right?"
+                )
+            }
+            std::io::ErrorKind::TimedOut => {
+                format!("{host}:{port} did not answer; check the host, the port and any firewall")
+            }
+            _ if io.to_string().contains("lookup")
+                || io.to_string().contains("resolve")
+                || io.to_string().contains("Name or service") =>
+            {
+                format!("the host name {host} does not resolve; check the host in the URL")
+            }
+            _ => format!("could not reach {host}:{port} ({io}); check the host, the port and the network"),
+        },
+        sqlx::Error::Tls(e) => format!(
+            "the TLS connection to {host} failed ({e}); check the URL's sslmode and sslrootcert (the CA certificate file)"
+        ),
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection to {host}:{port} within the acquire timeout; the server is slow or unreachable, or every pooled connection is busy"
+        ),
+        sqlx::Error::Configuration(e) => format!("its connection settings are invalid ({e}); check the URL's options"),
+        // sqlx error texts carry no URL or password.
+        other => format!("could not connect: {other}"),
+    }
+}
+
+/// Words a failure of a query on a source: schema problems and timeouts by SQLSTATE, connection
+/// problems as [`describe_connect_error`].
+pub fn describe_query_error(error: &sqlx::Error, url: &SourceUrl, source_name: &str, password_sent: bool) -> String {
+    if let sqlx::Error::Database(db) = error {
+        match db.code().as_deref() {
+            Some("42P01") => {
+                return "it has no `opinions` table or view (or lacks `opinion_paragraphs`); \
+                        run `lexica sources test` to see what is missing"
+                    .to_string();
+            }
+            Some("42703") => {
+                return format!(
+                    "its `opinions` table lacks a column Lexica needs ({}); run `lexica sources test`",
+                    db.message()
+                );
+            }
+            Some("57014") => {
+                return "the query ran past the source's statement timeout and was cancelled on the server".to_string();
+            }
+            Some("25006") => return "the source refused a write: connections are read-only".to_string(),
+            Some("42501") => {
+                return format!(
+                    "the source's role may not read what Lexica needs ({}); GRANT SELECT to it",
+                    db.message()
+                );
+            }
+            _ => {}
+        }
+    }
+    describe_connect_error(error, url, source_name, password_sent)
+}

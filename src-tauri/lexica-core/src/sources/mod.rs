@@ -1,0 +1,242 @@
+//! Connections to opinion sources: one pool per source, created on first use, rebuilt when the
+//! source's settings or password change, closed when it is disabled or removed.
+//!
+//! # Layout
+//! - [`connect`]: connection options (read-only, statement timeout, application name, TLS) and
+//!   actionable wording of connection failures.
+//! - [`doctor`]: the source doctor: what works and what a source lacks, check by check.
+//! - this module: [`SourceRegistry`] and [`SourcePool`].
+
+pub mod connect;
+pub mod doctor;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::{PgPool, SqlitePool};
+use tokio::sync::Mutex;
+
+use crate::credentials::Keychain;
+use crate::models::{DataSource, SourceId, SourceUrl};
+use crate::{Error, Result};
+
+pub use connect::{APPLICATION_NAME, CONNECT_TIMEOUT, SourceTarget};
+
+/// A source's connection pool. Cloning is cheap and shares the pool; a clone held by a running
+/// search keeps working after the registry has replaced or closed the pool for newer searches.
+#[derive(Debug, Clone)]
+pub enum SourcePool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl SourcePool {
+    /// Closes the pool: waits for checked-out connections to come back, then closes them all.
+    pub async fn close(&self) {
+        match self {
+            SourcePool::Postgres(p) => p.close().await,
+            SourcePool::Sqlite(p) => p.close().await,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            SourcePool::Postgres(p) => p.is_closed(),
+            SourcePool::Sqlite(p) => p.is_closed(),
+        }
+    }
+}
+
+/// What a pool was built from. When any of it changes, the next search gets a new pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PoolStamp {
+    url: String,
+    pool_size: u32,
+    acquire_timeout_ms: u32,
+    query_timeout_ms: u32,
+    updated_at: DateTime<Utc>,
+    credential_updated_at: Option<DateTime<Utc>>,
+}
+
+impl PoolStamp {
+    fn of(source: &DataSource, url: &SourceUrl) -> PoolStamp {
+        PoolStamp {
+            url: url.to_string(),
+            pool_size: source.pool_size,
+            acquire_timeout_ms: source.acquire_timeout_ms,
+            query_timeout_ms: source.query_timeout_ms,
+            updated_at: source.updated_at,
+            credential_updated_at: source.credential_updated_at,
+        }
+    }
+}
+
+/// The live pools, one per source that has been searched since start or since it last changed.
+#[derive(Debug)]
+pub struct SourceRegistry {
+    home: PathBuf,
+    keychain: Keychain,
+    pools: Mutex<HashMap<SourceId, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    stamp: PoolStamp,
+    pool: SourcePool,
+    /// Whether a password from the keychain went into the pool's options (for error wording).
+    password_sent: bool,
+}
+
+impl SourceRegistry {
+    pub fn new(home: PathBuf, keychain: Keychain) -> SourceRegistry {
+        SourceRegistry { home, keychain, pools: Mutex::new(HashMap::new()) }
+    }
+
+    /// The pool for `source` as it is now (pass a freshly read row: a changed row means a new pool).
+    /// Pools connect lazily, so this returns fast; an unreachable server is reported by the first
+    /// query, as that source's error only.
+    pub async fn pool(&self, source: &DataSource) -> Result<SourcePool> {
+        Ok(self.cached(source).await?.0)
+    }
+
+    async fn cached(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
+        let (pool, password_sent) = self.cached_unprobed(source).await?;
+        if let SourcePool::Postgres(pg) = &pool
+            && pg.size() == 0
+            && let Err(e) = self.probe(source, pg, password_sent).await
+        {
+            // Forget the pool: the next call re-reads the password and settings, so a
+            // password fixed outside Lexica (or a server brought back) just works.
+            self.pools.lock().await.remove(&source.id);
+            return Err(e);
+        }
+        Ok((pool, password_sent))
+    }
+
+    /// Opens one connection outside the pool when the pool holds none. sqlx's pool retries a
+    /// refused connection until the acquire timeout (it assumes a server still starting) and then
+    /// reports only "timed out"; a lawyer should hear at once that a source is down, and why.
+    async fn probe(&self, source: &DataSource, pool: &PgPool, password_sent: bool) -> Result<()> {
+        use sqlx::{ConnectOptions, Connection};
+        let url = configured_url(source)?;
+        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, pool.connect_options().connect()).await;
+        let error = match attempt {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Ok(Err(e)) => connect::describe_connect_error(&e, &url, &source.name, password_sent),
+            Err(_) => {
+                format!("no answer within {} s; check the host, the port and any firewall", CONNECT_TIMEOUT.as_secs())
+            }
+        };
+        Err(Error::Source { name: source.name.clone(), message: error })
+    }
+
+    async fn cached_unprobed(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
+        if !source.is_active {
+            return Err(Error::Source {
+                name: source.name.clone(),
+                message: format!("it is disabled; an admin can enable it with `lexica sources enable {}`", source.name),
+            });
+        }
+        let url = configured_url(source)?;
+        let stamp = PoolStamp::of(source, &url);
+        let mut pools = self.pools.lock().await;
+        if let Some(c) = pools.get(&source.id)
+            && c.stamp == stamp
+            && !c.pool.is_closed()
+        {
+            return Ok((c.pool.clone(), c.password_sent));
+        }
+        let (pool, password_sent) = self.build(source, &url).await?;
+        if let Some(old) = pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent }) {
+            tracing::info!(source = %source.name, "source settings changed: new pool; the old one closes when its searches finish");
+            tokio::spawn(async move { old.pool.close().await });
+        }
+        Ok((pool, password_sent))
+    }
+
+    /// Counts the source's opinions through its pool: the cheapest query that proves the source
+    /// answers (connection, authentication, schema). Failures come back as that source's error.
+    pub async fn opinion_count(&self, source: &DataSource) -> Result<i64> {
+        let (pool, password_sent) = self.cached(source).await?;
+        let url = configured_url(source)?;
+        let counted = match &pool {
+            SourcePool::Postgres(p) => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM opinions").fetch_one(p).await,
+            SourcePool::Sqlite(p) => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM opinions").fetch_one(p).await,
+        };
+        counted.map_err(|e| Error::Source {
+            name: source.name.clone(),
+            message: connect::describe_query_error(&e, &url, &source.name, password_sent),
+        })
+    }
+
+    /// Closes and forgets a source's pool (it was disabled or removed). Searches already running
+    /// on it finish first.
+    pub async fn evict(&self, source: SourceId) {
+        if let Some(c) = self.pools.lock().await.remove(&source) {
+            tokio::spawn(async move { c.pool.close().await });
+        }
+    }
+
+    /// Closes every pool (at shutdown), waiting for running searches to return their connections.
+    pub async fn close_all(&self) {
+        let pools: Vec<SourcePool> = self.pools.lock().await.drain().map(|(_, c)| c.pool).collect();
+        for pool in pools {
+            pool.close().await;
+        }
+    }
+
+    /// How many pools are open (diagnostics and tests).
+    pub async fn open_pools(&self) -> usize {
+        self.pools.lock().await.len()
+    }
+
+    async fn build(&self, source: &DataSource, url: &SourceUrl) -> Result<(SourcePool, bool)> {
+        let password = match url {
+            SourceUrl::Postgres(_) => self.keychain.password(source.id).await.map_err(|e| Error::Source {
+                name: source.name.clone(),
+                message: format!("its password could not be read: {e}"),
+            })?,
+            SourceUrl::Sqlite(_) => None,
+        };
+        let acquire = source.acquire_timeout();
+        let pool = match connect::target(source, url, password.as_ref(), &self.home)? {
+            SourceTarget::Postgres(options) => SourcePool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(source.pool_size)
+                    .min_connections(0)
+                    .acquire_timeout(acquire)
+                    // A desktop is idle most of the day: give connections back to the server.
+                    .idle_timeout(Some(std::time::Duration::from_secs(300)))
+                    .connect_lazy_with(options),
+            ),
+            SourceTarget::Sqlite(options, _) => SourcePool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(source.pool_size)
+                    .acquire_timeout(acquire)
+                    .connect_lazy_with(options),
+            ),
+        };
+        Ok((pool, password.is_some()))
+    }
+}
+
+/// The source's effective URL (environment override first), or an error saying how to set one.
+pub(crate) fn configured_url(source: &DataSource) -> Result<SourceUrl> {
+    match source.effective_url() {
+        Ok(Some(url)) => Ok(url),
+        Ok(None) => Err(Error::Source {
+            name: source.name.clone(),
+            message: format!(
+                "it has no database URL yet; set one with `lexica sources edit {} --url postgres://USER@HOST/DB`",
+                source.name
+            ),
+        }),
+        Err(errors) => Err(Error::Source { name: source.name.clone(), message: errors.to_string() }),
+    }
+}
