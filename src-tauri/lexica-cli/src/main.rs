@@ -7,6 +7,7 @@
 //! - `output.rs`: human tables and `--json` output; the JSON is the same data the app receives.
 
 mod commands;
+mod ingest_cmd;
 mod output;
 
 use std::path::PathBuf;
@@ -48,6 +49,13 @@ enum Command {
     /// Offline provisioning files for firm installs.
     #[command(subcommand)]
     Provision(commands::provision::ProvisionCommand),
+    /// Search every source you may use, in parallel, and print one merged list.
+    Search(commands::search::SearchArgs),
+    /// Load opinions (JSON Lines, plain or .gz) into a PostgreSQL source or an SQLite bundle.
+    Ingest(ingest_cmd::IngestArgs),
+    /// The search language: check a query.
+    #[command(subcommand)]
+    Query(commands::query::QueryCommand),
 }
 
 /// A failure, already worded for the user.
@@ -62,7 +70,7 @@ impl From<lexica_core::Error> for Failure {
 
 impl Failure {
     pub fn message(kind: lexica_core::ErrorKind, message: impl Into<String>) -> Self {
-        Failure(lexica_core::ErrorReport { kind, message: message.into(), fields: Vec::new() })
+        Failure(lexica_core::ErrorReport { kind, message: message.into(), fields: Vec::new(), query: None })
     }
 }
 
@@ -109,15 +117,27 @@ fn init_logging(home: Option<PathBuf>) {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let lexica = Lexica::open(cli.home).await?;
     let out = output::Output { json: cli.json };
+    // Commands that need no install run without opening (or creating) one.
+    let command = match cli.command {
+        Command::Query(c) => return commands::query::run(c, &out),
+        Command::Ingest(args) => {
+            return ingest_cmd::run(args, cli.json)
+                .await
+                .map_err(|e| Failure::message(lexica_core::ErrorKind::Source, e.to_string()));
+        }
+        other => other,
+    };
+    let lexica = Lexica::open(cli.home).await?;
     let actor = lexica.acting_user(cli.acting_as.as_deref()).await;
-    let result = match cli.command {
+    let result = match command {
         Command::Users(c) => commands::users::run(&lexica, &actor?, c, &out).await,
         Command::Sources(c) => commands::sources::run(&lexica, &actor?, c, &out).await,
         Command::Grants(c) => commands::grants::run(&lexica, &actor?, c, &out).await,
         Command::History(a) => commands::history::run(&lexica, &actor?, a, &out).await,
         Command::Provision(c) => commands::provision::run(&lexica, &actor?, c, &out).await,
+        Command::Search(a) => commands::search::run(&lexica, &actor?, a, &out).await,
+        Command::Query(_) | Command::Ingest(_) => Ok(()),
     };
     lexica.close().await;
     result

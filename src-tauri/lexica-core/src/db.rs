@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::models::{DataSource, User};
+use crate::models::{DataSource, PermissionLevel, User};
 use crate::{Result, queries};
 
 /// How long a writer waits for another (the CLI while the app is open, say) before failing.
@@ -20,6 +20,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 
 /// The source every install starts with, inactive until an admin gives it a URL and a password.
 pub const SEED_SOURCE_NAME: &str = "ny_appeals";
+/// The built-in demo source: real opinions shipped inside the binary, searchable offline.
+pub const DEMO_SOURCE_NAME: &str = lexica_ingest::demo::DEMO_SOURCE_NAME;
+/// Where the demo bundle lives, relative to the install's home folder.
+pub const DEMO_BUNDLE_PATH: &str = "sources/sample-opinions.sqlite";
 
 /// Opens (creating if needed) the database file, applies migrations and first-start setup.
 pub async fn open(path: &std::path::Path) -> Result<SqlitePool> {
@@ -42,8 +46,11 @@ pub async fn open(path: &std::path::Path) -> Result<SqlitePool> {
     Ok(pool)
 }
 
-/// Creates the local user (the OS login, as administrator: an install starts with its installer)
-/// and the NY Court of Appeals source, once per database.
+/// Creates, once per database: the local user (the OS login, as administrator: an install starts
+/// with its installer), the NY Court of Appeals source (inactive until configured), and the
+/// built-in demo source ("Sample opinions (offline)") granted to the local user, so a new install
+/// can search at once. The demo's bundle file is built on first use (see `sources`), which keeps
+/// opening an install fast.
 async fn first_start(pool: &SqlitePool) -> Result<()> {
     let mut tx = pool.begin().await?;
     let done: Option<String> = sqlx::query_scalar("SELECT value FROM app_settings WHERE key = 'first_start_done'")
@@ -53,9 +60,21 @@ async fn first_start(pool: &SqlitePool) -> Result<()> {
         return Ok(());
     }
     let username = local_username();
-    if queries::users::get_by_username(&mut *tx, &username).await?.is_none() {
-        let display = whoami::realname().ok().filter(|r| !r.trim().is_empty() && *r != username);
-        queries::users::insert(&mut *tx, &User::new(&username, display.as_deref(), true)).await?;
+    let local = match queries::users::get_by_username(&mut *tx, &username).await? {
+        Some(user) => user,
+        None => {
+            let display = whoami::realname().ok().filter(|r| !r.trim().is_empty() && *r != username);
+            let user = User::new(&username, display.as_deref(), true);
+            queries::users::insert(&mut *tx, &user).await?;
+            user
+        }
+    };
+    if queries::data_sources::get_by_name(&mut *tx, DEMO_SOURCE_NAME).await?.is_none() {
+        let mut demo = DataSource::new(DEMO_SOURCE_NAME, lexica_ingest::demo::DEMO_SOURCE_DISPLAY_NAME);
+        demo.database_url = Some(format!("sqlite:{DEMO_BUNDLE_PATH}"));
+        demo.source_type = "demo".into();
+        queries::data_sources::insert(&mut *tx, &demo).await?;
+        queries::permissions::upsert(&mut *tx, local.id, demo.id, PermissionLevel::Read, Some(local.id)).await?;
     }
     if queries::data_sources::get_by_name(&mut *tx, SEED_SOURCE_NAME).await?.is_none() {
         let mut source = DataSource::new(SEED_SOURCE_NAME, "NY State Court of Appeals");
@@ -69,7 +88,7 @@ async fn first_start(pool: &SqlitePool) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    tracing::info!(user = %username, "first start: created the local administrator and the ny_appeals source");
+    tracing::info!(user = %username, "first start: created the local administrator, the ny_appeals source and the demo source");
     Ok(())
 }
 

@@ -51,6 +51,10 @@ pub enum Error {
     #[error("the OS keychain refused the request: {0}")]
     KeychainFailed(String),
 
+    /// A malformed query: where, what, and how to fix it (`Display` draws a caret line).
+    #[error("{0}")]
+    Query(Box<lexica_query::QueryError>),
+
     /// A source could not be reached or used; the message is already redacted and says what to do.
     #[error("source `{name}`: {message}")]
     Source { name: String, message: String },
@@ -79,6 +83,7 @@ impl Error {
             | Error::KeychainTimedOut(_)
             | Error::KeychainFailed(_) => ErrorKind::Keychain,
             Error::Source { .. } => ErrorKind::Source,
+            Error::Query(_) => ErrorKind::Query,
             Error::Provisioning(_) => ErrorKind::Provisioning,
             Error::Home { .. } | Error::Database(_) | Error::Migration(_) => ErrorKind::Storage,
         }
@@ -96,6 +101,7 @@ pub enum ErrorKind {
     Forbidden,
     Refused,
     Provisioning,
+    Query,
     Keychain,
     Source,
     Storage,
@@ -109,6 +115,20 @@ pub struct ErrorReport {
     pub message: String,
     /// Field-named problems when `kind` is `invalid`; empty otherwise.
     pub fields: Vec<crate::models::ValidationError>,
+    /// Where a malformed query went wrong, when `kind` is `query`.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<QueryProblem>,
+}
+
+/// A query error's position (in characters, for a text box's cursor) and its suggested fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct QueryProblem {
+    pub char_start: u32,
+    pub char_end: u32,
+    pub message: String,
+    pub fix: String,
 }
 
 impl From<&Error> for ErrorReport {
@@ -117,7 +137,16 @@ impl From<&Error> for ErrorReport {
             Error::Invalid(errors) => errors.0.clone(),
             _ => Vec::new(),
         };
-        ErrorReport { kind: error.kind(), message: error.to_string(), fields }
+        let query = match error {
+            Error::Query(q) => Some(QueryProblem {
+                char_start: u32::try_from(q.char_start).unwrap_or(u32::MAX),
+                char_end: u32::try_from(q.char_end).unwrap_or(u32::MAX),
+                message: q.message.clone(),
+                fix: q.fix.clone(),
+            }),
+            _ => None,
+        };
+        ErrorReport { kind: error.kind(), message: error.to_string(), fields, query }
     }
 }
 

@@ -245,6 +245,9 @@ impl Lexica {
     pub async fn test_source(&self, actor: &User, name: &str) -> Result<DoctorReport> {
         require_admin(actor, "testing a source")?;
         let source = find_source(&self.db, name).await?;
+        if let Ok(url) = crate::sources::configured_url(&source) {
+            self.sources.materialize_demo(&source, &url).await?;
+        }
         Ok(doctor::examine(&source, &self.keychain, self.home.root()).await)
     }
 

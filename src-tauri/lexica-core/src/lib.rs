@@ -13,6 +13,8 @@
 //! - [`credentials`]: source passwords in the OS keychain (and nowhere else); `Secret` never prints.
 //! - [`sources`]: connections to opinion sources: a lazily built, live-reloaded pool per source,
 //!   read-only with a statement timeout; the source doctor.
+//! - [`search`]: parallel multi-source search: executions with deadlines and cancellation,
+//!   streamed events, merging by a common score, deduplication by citation.
 //! - [`home`]: where an install keeps its files.
 //! - [`error`]: the crate's one error type, [`Error`], and its serializable report.
 
@@ -24,6 +26,7 @@ pub mod lexica;
 pub mod models;
 pub mod provision;
 pub mod queries;
+pub mod search;
 pub mod sources;
 
 pub use error::{Error, ErrorKind, ErrorReport, Result};

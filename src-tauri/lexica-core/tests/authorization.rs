@@ -82,7 +82,7 @@ async fn validation_names_the_field_and_changes_nothing() {
     assert_eq!(report.kind, ErrorKind::Invalid);
     assert_eq!(report.fields.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(), ["database_url"]);
     assert!(!serde_json::to_string(&report).unwrap().contains("s3cret-pw"));
-    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 1, "only the seed source");
+    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 2, "only the seed and demo sources");
     // Editing into an invalid state is refused and leaves the stored row as it was.
     let ny_before = lexica.get_source(&admin, "ny_appeals").await.unwrap();
     let err =

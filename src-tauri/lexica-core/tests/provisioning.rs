@@ -89,10 +89,11 @@ async fn export_then_import_elsewhere_reproduces_the_install() {
 
     let (_d2, other, admin2) = fresh().await;
     let report = other.provision_import(&admin2, &exported, false, false).await.unwrap();
-    // jdoe, fed_district and both grants are new there; ny_appeals (seeded) gets the firm's URL.
+    // jdoe, fed_district and both grants are new there; ny_appeals (seeded) gets the firm's URL;
+    // the admin, the demo source and its grant exist in both installs already.
     assert_eq!(
         (report.count(Created), report.count(Updated), report.count(Unchanged)),
-        (4, 1, 1),
+        (4, 1, 3),
         "{:?}",
         outcomes(&report)
     );
@@ -175,15 +176,16 @@ async fn nothing_is_deleted_without_prune_and_prune_deletes_the_unlisted() {
         format!("[[users]]\nusername = \"{}\"\nadmin = true\n\n[[sources]]\nname = \"fed_district\"\n", admin.username);
     let kept = lexica.provision_import(&admin, &small, false, false).await.unwrap();
     assert_eq!(kept.count(Removed), 0);
-    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 2);
+    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 3);
 
     let dry = lexica.provision_import(&admin, &small, true, true).await.unwrap();
     assert!(dry.dry_run);
-    assert_eq!(dry.count(Removed), 4, "{:?}", outcomes(&dry)); // 2 grants, ny_appeals, jdoe
-    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 2, "a dry run writes nothing");
+    // jdoe's 2 grants, the demo grant, ny_appeals, the demo source, jdoe
+    assert_eq!(dry.count(Removed), 6, "{:?}", outcomes(&dry));
+    assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 3, "a dry run writes nothing");
 
     let pruned = lexica.provision_import(&admin, &small, true, false).await.unwrap();
-    assert_eq!(pruned.count(Removed), 4);
+    assert_eq!(pruned.count(Removed), 6);
     assert_eq!(lexica.list_sources(&admin).await.unwrap().len(), 1);
     assert!(lexica.acting_user(Some("jdoe")).await.is_err());
 }

@@ -59,7 +59,9 @@ fn main() {
         }
         let stratum = match court {
             "Supreme Court of the United States" => format!("scotus {}", date.get(..3).unwrap_or("????")),
-            "United States Court of Appeals for the First Circuit" => format!("ca1 {}", date.get(..4).unwrap_or("????")),
+            "United States Court of Appeals for the First Circuit" => {
+                format!("ca1 {}", date.get(..4).unwrap_or("????"))
+            }
             "United States Court of Appeals for the Second Circuit" => "ca2".to_string(),
             _ => {
                 picked.insert(i); // state courts and other federal courts: all of them

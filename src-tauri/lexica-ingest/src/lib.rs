@@ -59,7 +59,7 @@ pub async fn ingest(
 
 /// The loaders, behind one face.
 enum Sink {
-    Postgres(postgres::PgSink),
+    Postgres(Box<postgres::PgSink>),
     Sqlite(sqlite::SqliteSink),
 }
 
@@ -77,7 +77,7 @@ pub(crate) struct Applied {
 impl Sink {
     async fn open(target: &Target) -> Result<Self, IngestError> {
         Ok(match target {
-            Target::Postgres(url) => Self::Postgres(postgres::PgSink::open(url).await?),
+            Target::Postgres(url) => Self::Postgres(Box::new(postgres::PgSink::open(url).await?)),
             Target::Sqlite(path) => Self::Sqlite(sqlite::SqliteSink::open(path).await?),
         })
     }
@@ -91,7 +91,7 @@ impl Sink {
 
     async fn finish(self, report: &IngestReport) -> Result<(), IngestError> {
         match self {
-            Self::Postgres(s) => s.finish(report).await,
+            Self::Postgres(s) => (*s).finish(report).await,
             Self::Sqlite(s) => s.finish(report).await,
         }
     }
@@ -103,7 +103,8 @@ async fn run(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<IngestReport, IngestError> {
     let start = Instant::now();
-    let mut report = IngestReport { input: input.label.clone(), target: target.display_name(), ..IngestReport::default() };
+    let mut report =
+        IngestReport { input: input.label.clone(), target: target.display_name(), ..IngestReport::default() };
     let mut sink = Sink::open(target).await?;
     let raw_read = std::sync::Arc::clone(&input.raw_bytes_read);
     let raw_total = input.raw_bytes_total;
@@ -140,4 +141,17 @@ async fn run(
     report.finish(start.elapsed());
     tracing::info!(target: "lexica_ingest", "{}", report.rate_line());
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The app runs ingests from Tauri commands and spawned tasks: the futures must be `Send`.
+    #[test]
+    fn ingest_futures_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let progress = |_: crate::Progress| {};
+        let ingest = crate::ingest(std::path::Path::new("x"), crate::Target::Sqlite("y".into()), &progress);
+        assert_send(&ingest);
+        assert_send(&crate::demo::build_demo_bundle(std::path::Path::new("z")));
+    }
 }

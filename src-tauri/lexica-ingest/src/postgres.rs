@@ -19,11 +19,11 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
+use crate::Applied;
 use crate::error::IngestError;
 use crate::record::{PgVectors, Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
 use crate::target::{redact_url, scrub, url_secrets};
-use crate::Applied;
 
 /// The source schema, run on every ingest (every statement is `IF NOT EXISTS`).
 const SCHEMA: &str = include_str!("../../../migrations/source-postgres/0001_opinions.sql");
@@ -44,7 +44,18 @@ DROP INDEX IF EXISTS opinions_citation_idx;";
 const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
     (
         "opinions",
-        &["id", "source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body", "search_vector"],
+        &[
+            "id",
+            "source_id",
+            "case_name",
+            "citation",
+            "court",
+            "jurisdiction",
+            "decided_on",
+            "docket_number",
+            "body",
+            "search_vector",
+        ],
     ),
     ("opinion_paragraphs", &["opinion_id", "paragraph_no", "body", "search_vector"]),
 ];
@@ -163,7 +174,8 @@ impl PgSink {
     pub async fn open(url: &str) -> Result<Self, IngestError> {
         let target = redact_url(url);
         let secrets = url_secrets(url);
-        let connect_err = |message: String| IngestError::Connect { target: target.clone(), message: scrub(&message, &secrets) };
+        let connect_err =
+            |message: String| IngestError::Connect { target: target.clone(), message: scrub(&message, &secrets) };
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| connect_err(e.to_string()))?
             .application_name("lexica-ingest")
@@ -179,7 +191,11 @@ impl PgSink {
     }
 
     fn db_err(&self, during: &'static str) -> impl Fn(sqlx::Error) -> IngestError + '_ {
-        move |e| IngestError::Database { target: self.target.clone(), during, message: scrub(&e.to_string(), &self.secrets) }
+        move |e| IngestError::Database {
+            target: self.target.clone(),
+            during,
+            message: scrub(&e.to_string(), &self.secrets),
+        }
     }
 
     async fn prepare_database(&mut self) -> Result<(), IngestError> {
@@ -204,7 +220,10 @@ impl PgSink {
                 continue; // created below
             }
             if let Some(missing) = columns.iter().find(|c| !present.iter().any(|p| p == *c)) {
-                return Err(IngestError::ForeignSchema { target: self.target.clone(), column: format!("{table}.{missing}") });
+                return Err(IngestError::ForeignSchema {
+                    target: self.target.clone(),
+                    column: format!("{table}.{missing}"),
+                });
             }
         }
         self.create_schema().await?;
@@ -218,10 +237,7 @@ impl PgSink {
                 .await
                 .map_err(self.db_err("dropping indexes before a first load"))?;
         }
-        sqlx::raw_sql(SESSION_SETUP)
-            .execute(&mut self.conn)
-            .await
-            .map_err(self.db_err("setting up the session"))?;
+        sqlx::raw_sql(SESSION_SETUP).execute(&mut self.conn).await.map_err(self.db_err("setting up the session"))?;
         Ok(())
     }
 
@@ -260,7 +276,9 @@ impl PgSink {
                 }
                 Ok(total)
             }
-            Err(e) if is_record_error(&e) => Ok(Applied { refused: vec![self.refused(&records[0], &e)], ..Applied::default() }),
+            Err(e) if is_record_error(&e) => {
+                Ok(Applied { refused: vec![self.refused(&records[0], &e)], ..Applied::default() })
+            }
             Err(e) => Err(self.db_err("loading a batch")(e)),
         }
     }
@@ -347,7 +365,7 @@ impl PgSink {
             })?;
         }
         // Alternate the GIN builds between the sessions, then the (fast) btree ones.
-        let (mine, theirs): (Vec<(usize, &str)>, Vec<(usize, &str)>) =
+        let (mine, theirs): (Vec<Numbered>, Vec<Numbered>) =
             gin.into_iter().chain(other).enumerate().partition(|(i, _)| i % 2 == 0);
         let (a, b) = tokio::join!(run_all(&mut self.conn, mine), run_all(&mut second, theirs));
         let closed = second.close().await;
@@ -355,7 +373,10 @@ impl PgSink {
     }
 }
 
-async fn run_all(conn: &mut PgConnection, statements: Vec<(usize, &'static str)>) -> Result<(), sqlx::Error> {
+/// A statement with its place in the build order.
+type Numbered = (usize, &'static str);
+
+async fn run_all(conn: &mut PgConnection, statements: Vec<Numbered>) -> Result<(), sqlx::Error> {
     for (_, sql) in statements {
         sqlx::raw_sql(sql).execute(&mut *conn).await?;
     }

@@ -68,7 +68,8 @@ impl Input {
     /// Any byte stream (the demo's embedded file uses this).
     pub fn from_reader(label: String, reader: impl Read + Send + 'static, total: Option<u64>) -> io::Result<Self> {
         let counter = Arc::new(AtomicU64::new(0));
-        let mut raw = BufReader::with_capacity(READ_BUFFER_BYTES, Counting { inner: reader, count: Arc::clone(&counter) });
+        let mut raw =
+            BufReader::with_capacity(READ_BUFFER_BYTES, Counting { inner: reader, count: Arc::clone(&counter) });
         let is_gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         let reader: Box<dyn BufRead + Send> = if is_gzip {
             // Multi-member: files made by pigz/bgzip or by concatenating .gz files.
@@ -108,7 +109,10 @@ pub(crate) struct Batch {
 pub(crate) enum Message {
     Batch(Batch),
     /// Reading stopped; everything before `line` was sent.
-    Failed { line: u64, error: io::Error },
+    Failed {
+        line: u64,
+        error: io::Error,
+    },
 }
 
 /// Reads the whole input, sending batches; returns when done or when the loader hung up.
@@ -168,7 +172,10 @@ pub(crate) fn read_batches(mut input: Input, tx: mpsc::Sender<Message>, pg_vecto
                 Err(rejected) => batch.rejected.push(rejected),
             }
         }
-        if pending.len() >= BATCH_MAX_RECORDS || batch_bytes >= BATCH_MAX_BYTES || batch.rejected.len() >= BATCH_MAX_RECORDS * 4 {
+        if pending.len() >= BATCH_MAX_RECORDS
+            || batch_bytes >= BATCH_MAX_BYTES
+            || batch.rejected.len() >= BATCH_MAX_RECORDS * 4
+        {
             prepare_all(&mut batch, std::mem::take(&mut pending), pg_vectors, threads);
             batch.lines_so_far = records;
             batch.input_bytes_so_far = input_bytes;
@@ -204,7 +211,8 @@ fn prepare_all(batch: &mut Batch, pending: Vec<(u64, record::Opinion)>, pg_vecto
                 line,
                 source_id: Some(source_id),
                 kind: RejectKind::InvalidField,
-                reason: "Lexica's text processing failed on this record (a bug: please report it with the record)".into(),
+                reason: "Lexica's text processing failed on this record (a bug: please report it with the record)"
+                    .into(),
             })
         })
     };
@@ -219,7 +227,9 @@ fn prepare_all(batch: &mut Batch, pending: Vec<(u64, record::Opinion)>, pg_vecto
         let mut indexed: Vec<(usize, Result<Prepared, RejectedRecord>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = shares
                 .into_iter()
-                .map(|share| scope.spawn(move || share.into_iter().map(|(i, item)| (i, prepare(item))).collect::<Vec<_>>()))
+                .map(|share| {
+                    scope.spawn(move || share.into_iter().map(|(i, item)| (i, prepare(item))).collect::<Vec<_>>())
+                })
                 .collect();
             // `prepare` catches panics, so a share always completes.
             handles.into_iter().filter_map(|h| h.join().ok()).flatten().collect()
@@ -235,7 +245,11 @@ fn prepare_all(batch: &mut Batch, pending: Vec<(u64, record::Opinion)>, pg_vecto
     }
 }
 
-fn check_duplicate(seen: &HashMap<String, u64>, line: u64, o: record::Opinion) -> Result<record::Opinion, RejectedRecord> {
+fn check_duplicate(
+    seen: &HashMap<String, u64>,
+    line: u64,
+    o: record::Opinion,
+) -> Result<record::Opinion, RejectedRecord> {
     match seen.get(&o.source_id) {
         Some(first) => Err(RejectedRecord {
             line,

@@ -143,7 +143,8 @@ impl Prepared {
 
 /// Parses and validates one line (without its newline). `Err` carries the rejection.
 pub fn parse_line(line_no: u64, bytes: &[u8]) -> Result<Opinion, RejectedRecord> {
-    let reject = |source_id: Option<String>, kind, reason: String| RejectedRecord { line: line_no, source_id, kind, reason };
+    let reject =
+        |source_id: Option<String>, kind, reason: String| RejectedRecord { line: line_no, source_id, kind, reason };
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(reject(None, RejectKind::MalformedJson, "not a JSON object (a line must start with `{`)".into()));
     }
@@ -214,19 +215,35 @@ fn validate(raw: RawRecord) -> Result<Opinion, Invalid> {
     ];
     for (name, value) in shorts {
         if name != "source_id" && value.is_some_and(|v| v.len() > MAX_SHORT_FIELD_BYTES) {
-            return Err((RejectKind::InvalidField, format!("`{name}` is longer than {MAX_SHORT_FIELD_BYTES} bytes"), id));
+            return Err((
+                RejectKind::InvalidField,
+                format!("`{name}` is longer than {MAX_SHORT_FIELD_BYTES} bytes"),
+                id,
+            ));
         }
         if value.is_some_and(|v| v.contains('\0')) {
-            return Err((RejectKind::InvalidField, format!("`{name}` contains a NUL character (U+0000), which PostgreSQL text cannot store"), id));
+            return Err((
+                RejectKind::InvalidField,
+                format!("`{name}` contains a NUL character (U+0000), which PostgreSQL text cannot store"),
+                id,
+            ));
         }
     }
     if body.contains('\0') {
-        return Err((RejectKind::InvalidField, "`body` contains a NUL character (U+0000), which PostgreSQL text cannot store".into(), id));
+        return Err((
+            RejectKind::InvalidField,
+            "`body` contains a NUL character (U+0000), which PostgreSQL text cannot store".into(),
+            id,
+        ));
     }
-    if let Some(d) = &raw.decided_on {
-        if !is_valid_date(d) {
-            return Err((RejectKind::InvalidDate, format!("`decided_on` is {:?}, not a date in the form YYYY-MM-DD", truncate(d, 40)), id));
-        }
+    if let Some(d) = &raw.decided_on
+        && !is_valid_date(d)
+    {
+        return Err((
+            RejectKind::InvalidDate,
+            format!("`decided_on` is {:?}, not a date in the form YYYY-MM-DD", truncate(d, 40)),
+            id,
+        ));
     }
     Ok(Opinion {
         source_id,
@@ -340,7 +357,9 @@ mod tests {
         for ok in ["0001-01-01", "2024-02-29", "1999-12-31"] {
             assert!(is_valid_date(ok), "{ok}");
         }
-        for bad in ["0000-01-01", "2023-02-29", "1999-13-01", "1999-1-01", "1999-01-32", "99-01-01", "１９９９-01-01", ""] {
+        for bad in
+            ["0000-01-01", "2023-02-29", "1999-13-01", "1999-1-01", "1999-01-32", "99-01-01", "１９９９-01-01", ""]
+        {
             assert!(!is_valid_date(bad), "{bad}");
         }
     }

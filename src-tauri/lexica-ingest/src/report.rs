@@ -43,7 +43,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(phase: Phase, records: u64, rejected: u64, read: u64, total: Option<u64>, elapsed: Duration) -> Self {
+    pub(crate) fn new(
+        phase: Phase,
+        records: u64,
+        rejected: u64,
+        read: u64,
+        total: Option<u64>,
+        elapsed: Duration,
+    ) -> Self {
         let secs = elapsed.as_secs_f64();
         let eta_secs = match (phase, total) {
             (Phase::Loading, Some(total)) if read > 0 && secs > 0.0 => {
@@ -66,9 +73,7 @@ impl Progress {
 
     /// Share of the input read, 0.0–1.0, when the size is known.
     pub fn fraction(&self) -> Option<f64> {
-        self.file_bytes_total
-            .filter(|&t| t > 0)
-            .map(|t| (self.file_bytes_read as f64 / t as f64).min(1.0))
+        self.file_bytes_total.filter(|&t| t > 0).map(|t| (self.file_bytes_read as f64 / t as f64).min(1.0))
     }
 }
 
@@ -174,7 +179,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -18,10 +18,10 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Connection, Row};
 
+use crate::Applied;
 use crate::error::IngestError;
 use crate::record::{Opinion, Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
-use crate::Applied;
 
 /// The bundle schema, run on every ingest (every statement is `IF NOT EXISTS`).
 const SCHEMA: &str = include_str!("../../../migrations/source-sqlite/0001_opinions.sql");
@@ -41,11 +41,15 @@ const CACHE_KIB: &str = "-65536";
 
 /// Columns the app's queries need (see the PostgreSQL loader).
 const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
-    ("opinions", &["id", "source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"]),
+    (
+        "opinions",
+        &["id", "source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"],
+    ),
     ("opinion_paragraphs", &["id", "opinion_id", "paragraph_no", "body"]),
 ];
 
-const SELECT_EXISTING: &str = "SELECT id, source_id, case_name, citation, court, jurisdiction, decided_on, docket_number, body
+const SELECT_EXISTING: &str =
+    "SELECT id, source_id, case_name, citation, court, jurisdiction, decided_on, docket_number, body
   FROM opinions WHERE source_id IN (SELECT value FROM json_each(?1))";
 
 const UPDATE_OPINION: &str = "UPDATE opinions SET case_name = ?2, citation = ?3, court = ?4, jurisdiction = ?5,
@@ -58,7 +62,8 @@ const DELETE_OLD: [&str; 3] = [
     "DELETE FROM opinions_fts WHERE rowid = ?1",
 ];
 
-const RECORD_RUN: &str = "INSERT INTO ingest_runs (input, records, inserted, updated, unchanged, rejected, elapsed_secs, lexica_version)
+const RECORD_RUN: &str =
+    "INSERT INTO ingest_runs (input, records, inserted, updated, unchanged, rejected, elapsed_secs, lexica_version)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 /// Merges each FTS5 index into one b-tree (faster queries, smaller file), then plans statistics.
@@ -96,14 +101,17 @@ impl SqliteSink {
                 continue;
             }
             if let Some(missing) = columns.iter().find(|c| !present.iter().any(|p| p == *c)) {
-                return Err(IngestError::ForeignSchema { target: path.display().to_string(), column: format!("{table}.{missing}") });
+                return Err(IngestError::ForeignSchema {
+                    target: path.display().to_string(),
+                    column: format!("{table}.{missing}"),
+                });
             }
         }
         for script in [SCHEMA, SCHEMA_INGEST_RUNS] {
-            sqlx::raw_sql(script).execute(&mut conn).await.map_err(|e| IngestError::Schema {
-                target: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            sqlx::raw_sql(script)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| IngestError::Schema { target: path.display().to_string(), message: e.to_string() })?;
         }
         Ok(Self { conn, path: path.to_path_buf() })
     }
@@ -169,7 +177,8 @@ impl SqliteSink {
             };
             existing.insert(opinion.source_id.clone(), (row.try_get(0)?, opinion));
         }
-        let mut next_opinion: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM opinions").fetch_one(&mut *tx).await?;
+        let mut next_opinion: i64 =
+            sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM opinions").fetch_one(&mut *tx).await?;
         let mut next_paragraph: i64 =
             sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM opinion_paragraphs").fetch_one(&mut *tx).await?;
 
@@ -242,14 +251,30 @@ impl SqliteSink {
             for (no, p) in r.paragraphs.iter().enumerate() {
                 let pid = next_paragraph;
                 next_paragraph += 1;
-                paragraph_rows.extend([Val::Int(pid), Val::Int(*id), Val::Int(i64::try_from(no).unwrap_or(i64::MAX)), Val::Text(Some(&p.body))]);
+                paragraph_rows.extend([
+                    Val::Int(pid),
+                    Val::Int(*id),
+                    Val::Int(i64::try_from(no).unwrap_or(i64::MAX)),
+                    Val::Text(Some(&p.body)),
+                ]);
                 paragraph_fts_rows.extend([Val::Int(pid), Val::Text(Some(&p.norm))]);
             }
         }
         applied.paragraphs = (paragraph_fts_rows.len() / 2) as u64;
-        insert_rows(&mut tx, "INSERT INTO opinions_fts (rowid, case_name, citation, court, body) VALUES ", 5, &fts_rows).await?;
-        insert_rows(&mut tx, "INSERT INTO opinion_paragraphs (id, opinion_id, paragraph_no, body) VALUES ", 4, &paragraph_rows)
-            .await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO opinions_fts (rowid, case_name, citation, court, body) VALUES ",
+            5,
+            &fts_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO opinion_paragraphs (id, opinion_id, paragraph_no, body) VALUES ",
+            4,
+            &paragraph_rows,
+        )
+        .await?;
         insert_rows(&mut tx, "INSERT INTO paragraphs_fts (rowid, body) VALUES ", 2, &paragraph_fts_rows).await?;
         tx.commit().await?;
         Ok(applied)
@@ -294,7 +319,12 @@ enum Val<'a> {
 
 /// Inserts `values` (row-major, `columns` per row) with as few statements as
 /// [`PARAMS_PER_INSERT`] allows. The SQL holds only placeholders; all data is bound.
-async fn insert_rows(conn: &mut SqliteConnection, head: &'static str, columns: usize, values: &[Val<'_>]) -> Result<(), sqlx::Error> {
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    head: &'static str,
+    columns: usize,
+    values: &[Val<'_>],
+) -> Result<(), sqlx::Error> {
     let rows_per_statement = (PARAMS_PER_INSERT / columns).max(1);
     let tuple = format!("({})", vec!["?"; columns].join(","));
     for chunk in values.chunks(rows_per_statement * columns) {

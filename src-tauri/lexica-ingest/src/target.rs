@@ -157,7 +157,8 @@ mod tests {
 
     #[test]
     fn passwords_never_shown() {
-        let t = Target::Postgres("postgres://loader:s3cr%40t@db.example:5432/opinions?password=two&sslmode=require".into());
+        let t =
+            Target::Postgres("postgres://loader:s3cr%40t@db.example:5432/opinions?password=two&sslmode=require".into());
         for shown in [t.to_string(), format!("{t:?}")] {
             assert!(!shown.contains("s3cr"), "{shown}");
             assert!(!shown.contains("two"), "{shown}");

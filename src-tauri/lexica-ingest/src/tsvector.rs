@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn positions_weights_and_limits() {
-        assert_eq!(literal(&[("a v b", Weight::A), ("", Weight::B), ("court of a", Weight::C)]), "'a':1A,6C 'b':3A 'court':4C 'of':5C 'v':2A");
+        assert_eq!(
+            literal(&[("a v b", Weight::A), ("", Weight::B), ("court of a", Weight::C)]),
+            "'a':1A,6C 'b':3A 'court':4C 'of':5C 'v':2A"
+        );
         assert_eq!(literal(&[("it's", Weight::D)]), "'it''s':1");
         assert_eq!(literal(&[("x y x", Weight::D)]), "'x':1,3 'y':2");
         assert_eq!(literal(&[]), "");

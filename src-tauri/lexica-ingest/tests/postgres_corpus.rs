@@ -26,7 +26,8 @@ async fn full_corpus_into_postgres() {
 
     let mut conn = db.connect().await;
     let opinions: i64 = sqlx::query_scalar("SELECT count(*) FROM opinions").fetch_one(&mut conn).await.unwrap();
-    let paragraphs: i64 = sqlx::query_scalar("SELECT count(*) FROM opinion_paragraphs").fetch_one(&mut conn).await.unwrap();
+    let paragraphs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM opinion_paragraphs").fetch_one(&mut conn).await.unwrap();
     assert_eq!(opinions as u64, CORPUS_OPINIONS);
     assert_eq!(paragraphs as u64, report.paragraphs_written);
 
@@ -42,9 +43,10 @@ async fn full_corpus_into_postgres() {
     for row in &rows {
         let id: String = row.get(0);
         let expected = &corpus[&id];
-        for (i, field) in ["source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"]
-            .iter()
-            .enumerate()
+        for (i, field) in
+            ["source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"]
+                .iter()
+                .enumerate()
         {
             let got: Option<String> = row.get(i);
             assert_eq!(got.as_deref(), expected[field].as_str(), "{id} field {field}");
@@ -73,10 +75,11 @@ async fn full_corpus_into_postgres() {
     assert_eq!(first_word_position, "'273':1 '280':4 's':3 'u':2", "paragraph 0 is \"273 U.S. 280\"");
 
     // The schema's indexes all exist after the load (they are built after it).
-    let indexes: Vec<String> = sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     for name in [
         "opinions_search_vector_idx",
         "opinion_paragraphs_search_vector_idx",
@@ -119,11 +122,8 @@ async fn full_corpus_into_postgres() {
     assert!(weighted);
 
     // Proximity deep in the longest opinion (past position 16,383) works through paragraph rows.
-    let (long_id, long_body) = corpus
-        .iter()
-        .map(|(id, v)| (id, v["body"].as_str().unwrap()))
-        .max_by_key(|(_, body)| body.len())
-        .unwrap();
+    let (long_id, long_body) =
+        corpus.iter().map(|(id, v)| (id, v["body"].as_str().unwrap())).max_by_key(|(_, body)| body.len()).unwrap();
     let mut offset = 0;
     let deep_phrase = text::paragraphs(long_body)
         .iter()
@@ -148,10 +148,11 @@ async fn full_corpus_into_postgres() {
     let again = ingest(Path::new(CORPUS), target.clone(), &check_progress).await.unwrap();
     assert_eq!((again.inserted, again.updated, again.unchanged, again.rejected), (0, 0, CORPUS_OPINIONS, 0));
     assert_eq!(again.paragraphs_written, 0);
-    let counts: (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM opinions), (SELECT count(*) FROM opinion_paragraphs)")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM opinions), (SELECT count(*) FROM opinion_paragraphs)")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(counts, (opinions, paragraphs));
 
     // A changed record replaces the old one (and its paragraphs); a new one is added.

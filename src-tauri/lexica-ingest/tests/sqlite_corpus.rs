@@ -36,25 +36,29 @@ async fn full_corpus_into_sqlite_bundle() {
     assert!(!dir.path().join("corpus.sqlite-wal").exists());
 
     let mut conn = open(&bundle).await;
-    let counts: (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM opinions), (SELECT count(*) FROM opinion_paragraphs)")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM opinions), (SELECT count(*) FROM opinion_paragraphs)")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(counts.0 as u64, CORPUS_OPINIONS);
     assert_eq!(counts.1 as u64, report.paragraphs_written);
 
     let corpus = corpus_records();
-    let rows = sqlx::query("SELECT source_id, case_name, citation, court, jurisdiction, decided_on, docket_number, body FROM opinions")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
+    let rows = sqlx::query(
+        "SELECT source_id, case_name, citation, court, jurisdiction, decided_on, docket_number, body FROM opinions",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
     assert_eq!(rows.len(), corpus.len());
     for row in &rows {
         let id: String = row.get(0);
         let expected = &corpus[&id];
-        for (i, field) in ["source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"]
-            .iter()
-            .enumerate()
+        for (i, field) in
+            ["source_id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number", "body"]
+                .iter()
+                .enumerate()
         {
             let got: Option<String> = row.get(i);
             assert_eq!(got.as_deref(), expected[field].as_str(), "{id} field {field}");
@@ -70,12 +74,13 @@ async fn full_corpus_into_sqlite_bundle() {
     assert_eq!(stored, text::paragraphs(corpus[KNOWN_ID]["body"].as_str().unwrap()));
 
     // The known phrase through both FTS5 tables; a case-name column filter.
-    let by_document: Vec<String> =
-        sqlx::query_scalar("SELECT o.source_id FROM opinions_fts f JOIN opinions o ON o.id = f.rowid WHERE opinions_fts MATCH ?1")
-            .bind(fts_phrase(KNOWN_PHRASE))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+    let by_document: Vec<String> = sqlx::query_scalar(
+        "SELECT o.source_id FROM opinions_fts f JOIN opinions o ON o.id = f.rowid WHERE opinions_fts MATCH ?1",
+    )
+    .bind(fts_phrase(KNOWN_PHRASE))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
     assert_eq!(by_document, [KNOWN_ID]);
     let by_paragraph: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT o.source_id FROM paragraphs_fts f JOIN opinion_paragraphs p ON p.id = f.rowid
@@ -121,11 +126,12 @@ async fn full_corpus_into_sqlite_bundle() {
         .await
         .unwrap();
     assert_eq!(old_hits, 0, "old paragraphs still indexed");
-    let new_hits: Vec<String> =
-        sqlx::query_scalar("SELECT o.source_id FROM opinions_fts f JOIN opinions o ON o.id = f.rowid WHERE opinions_fts MATCH 'demurrage'")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
+    let new_hits: Vec<String> = sqlx::query_scalar(
+        "SELECT o.source_id FROM opinions_fts f JOIN opinions o ON o.id = f.rowid WHERE opinions_fts MATCH 'demurrage'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
     assert!(new_hits.iter().any(|id| id == KNOWN_ID), "{new_hits:?}");
     // FTS5's own consistency check passes after the delete-and-rewrite.
     let mut rw = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&bundle)).await.unwrap();

@@ -95,7 +95,25 @@ pub struct Highlight {
     pub words: Vec<HighlightWord>,
 }
 
+/// One lexeme of the relevance query both compilers rank by (`opinions.search_vector @@ any`):
+/// every non-excluded word form, restricted to its field's weight (`None` = body), a prefix
+/// for `!`/`*`. The executor uses it to score opinions from sources whose own scores are not
+/// comparable (see lexica-core's `search::score`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RankTerm {
+    pub field: Option<Field>,
+    pub text: String,
+    pub prefix: bool,
+}
+
 impl Query {
+    /// The lexemes of the ranking query, exactly as the compilers put them in `any`.
+    pub fn rank_terms(&self) -> Vec<RankTerm> {
+        let mut toks = Vec::new();
+        plan::positive_tokens(&self.root, None, &mut toks);
+        toks.into_iter().map(|(field, t)| RankTerm { field, text: t.text, prefix: t.prefix }).collect()
+    }
+
     /// The terms and phrases to highlight: every one that is not excluded, in query order.
     pub fn highlight_terms(&self) -> Vec<Highlight> {
         let mut out = Vec::new();

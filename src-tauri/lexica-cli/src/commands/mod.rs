@@ -1,5 +1,7 @@
 pub mod grants;
 pub mod history;
 pub mod provision;
+pub mod query;
+pub mod search;
 pub mod sources;
 pub mod users;

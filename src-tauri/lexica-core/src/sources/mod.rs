@@ -80,6 +80,7 @@ pub struct SourceRegistry {
     home: PathBuf,
     keychain: Keychain,
     pools: Mutex<HashMap<SourceId, Cached>>,
+    demo_lock: Mutex<()>,
 }
 
 #[derive(Debug)]
@@ -92,7 +93,7 @@ struct Cached {
 
 impl SourceRegistry {
     pub fn new(home: PathBuf, keychain: Keychain) -> SourceRegistry {
-        SourceRegistry { home, keychain, pools: Mutex::new(HashMap::new()) }
+        SourceRegistry { home, keychain, pools: Mutex::new(HashMap::new()), demo_lock: Mutex::new(()) }
     }
 
     /// The pool for `source` as it is now (pass a freshly read row: a changed row means a new pool).
@@ -136,6 +137,33 @@ impl SourceRegistry {
         Err(Error::Source { name: source.name.clone(), message: error })
     }
 
+    /// Builds the demo source's bundle the first time it is needed (from the opinions embedded in
+    /// the binary), so a new install searches at once without slowing every start.
+    pub(crate) async fn materialize_demo(&self, source: &DataSource, url: &SourceUrl) -> Result<()> {
+        let SourceUrl::Sqlite(path) = url else { return Ok(()) };
+        if source.name != crate::db::DEMO_SOURCE_NAME || path != crate::db::DEMO_BUNDLE_PATH {
+            return Ok(());
+        }
+        let file = self.home.join(path);
+        if file.is_file() {
+            return Ok(());
+        }
+        // One builder at a time: two searches starting together must not both write the file.
+        let _guard = self.demo_lock.lock().await;
+        if file.is_file() {
+            return Ok(());
+        }
+        let report = lexica_ingest::demo::build_demo_bundle(&file).await.map_err(|e| Error::Source {
+            name: source.name.clone(),
+            message: format!(
+                "the built-in sample could not be prepared ({e}); check that {} is writable",
+                file.display()
+            ),
+        })?;
+        tracing::info!(opinions = report.inserted, "built the demo source's bundle");
+        Ok(())
+    }
+
     async fn cached_unprobed(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
         if !source.is_active {
             return Err(Error::Source {
@@ -144,6 +172,7 @@ impl SourceRegistry {
             });
         }
         let url = configured_url(source)?;
+        self.materialize_demo(source, &url).await?;
         let stamp = PoolStamp::of(source, &url);
         let mut pools = self.pools.lock().await;
         if let Some(c) = pools.get(&source.id)

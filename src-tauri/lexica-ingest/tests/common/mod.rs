@@ -14,7 +14,8 @@ pub const CORPUS_OPINIONS: u64 = 1_663;
 
 /// Louisiana & W. R. Co. v. Gardiner, 273 U.S. 280 (1927), and a phrase from its body.
 pub const KNOWN_ID: &str = "courtlistener-opinion:101010";
-pub const KNOWN_PHRASE: &str = "Suits for loss, damage or delay shall be instituted only within two years and one day after delivery";
+pub const KNOWN_PHRASE: &str =
+    "Suits for loss, damage or delay shall be instituted only within two years and one day after delivery";
 
 /// The corpus as JSON objects keyed by `source_id`.
 pub fn corpus_records() -> HashMap<String, serde_json::Value> {

@@ -1,0 +1,199 @@
+//! One list from many sources: the same opinion held by two sources becomes one hit listing both,
+//! and the list is ordered deterministically and cut to the top [`super::MAX_RESULTS`].
+//!
+//! Two hits are the same opinion when they share a normalized citation (reporter variants from
+//! the reporters database, see [`super::citation`]) — parallel citations chain, so `347 U.S. 483`
+//! in one source and `347 U.S. 483, 74 S. Ct. 686` in another meet. Opinions with no citation
+//! (slip opinions) are matched on court + docket number + decision date, all three present.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::citation::citation_keys;
+use super::{Hit, SortOrder};
+
+/// Merges every source's hits, deduplicates, sorts and keeps the first `limit`.
+pub fn merge(per_source: Vec<Vec<Hit>>, sort: SortOrder, limit: usize) -> Vec<Hit> {
+    let hits: Vec<Hit> = per_source.into_iter().flatten().collect();
+    let mut parent: Vec<usize> = (0..hits.len()).collect();
+    let mut owner: HashMap<String, usize> = HashMap::new();
+    for (i, hit) in hits.iter().enumerate() {
+        for key in identity_keys(hit) {
+            match owner.get(&key) {
+                Some(&j) => union(&mut parent, i, j),
+                None => {
+                    owner.insert(key, i);
+                }
+            }
+        }
+    }
+    let mut groups: HashMap<usize, Vec<Hit>> = HashMap::new();
+    for (i, hit) in hits.into_iter().enumerate() {
+        let root = find(&mut parent, i);
+        groups.entry(root).or_default().push(hit);
+    }
+    let mut merged: Vec<Hit> = groups.into_values().map(combine).collect();
+    merged.sort_by(|a, b| compare(a, b, sort));
+    merged.truncate(limit);
+    merged
+}
+
+/// The keys under which a hit is "the same opinion" as another.
+fn identity_keys(hit: &Hit) -> Vec<String> {
+    let mut keys: Vec<String> = hit
+        .citation
+        .as_deref()
+        .map(citation_keys)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| format!("cite:{}", k.as_str()))
+        .collect();
+    if keys.is_empty()
+        && let (Some(docket), Some(date)) = (&hit.docket_number, &hit.decided_on)
+    {
+        let docket: String = docket.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+        if !docket.is_empty() {
+            keys.push(format!("docket:{}|{docket}|{date}", hit.court.to_lowercase()));
+        }
+    }
+    keys
+}
+
+/// One hit from a group: the best-scoring member's fields (gaps filled from the others), every
+/// source, the best score.
+fn combine(mut group: Vec<Hit>) -> Hit {
+    group.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| source_order(a, b)));
+    let mut rest = group.split_off(1);
+    let Some(mut best) = group.pop() else {
+        // Groups are built from at least one hit; an empty one cannot occur.
+        return Hit::default();
+    };
+    for other in rest.drain(..) {
+        best.citation = best.citation.or(other.citation);
+        best.docket_number = best.docket_number.or(other.docket_number);
+        best.decided_on = best.decided_on.or(other.decided_on);
+        best.jurisdiction = best.jurisdiction.or(other.jurisdiction);
+        best.sources.extend(other.sources);
+    }
+    best.sources.sort_by(|a, b| a.source_name.cmp(&b.source_name).then(a.opinion_id.cmp(&b.opinion_id)));
+    best.sources.dedup_by(|a, b| a.source_id == b.source_id && a.opinion_id == b.opinion_id);
+    best
+}
+
+/// The list order: the chosen sort, then the tie-breaks (date, newest first; then source name;
+/// then the opinion's id in that source), so the same results always come out in the same order.
+fn compare(a: &Hit, b: &Hit, sort: SortOrder) -> Ordering {
+    let by_score = b.score.total_cmp(&a.score);
+    let newest = date_desc(a, b);
+    let primary = match sort {
+        SortOrder::Relevance => by_score.then(newest),
+        SortOrder::Newest => newest.then(by_score),
+        SortOrder::Oldest => date_asc(a, b).then(by_score),
+    };
+    primary.then_with(|| source_order(a, b))
+}
+
+/// Newest first; undated opinions last.
+fn date_desc(a: &Hit, b: &Hit) -> Ordering {
+    match (&a.decided_on, &b.decided_on) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// Oldest first; undated opinions last.
+fn date_asc(a: &Hit, b: &Hit) -> Ordering {
+    match (&a.decided_on, &b.decided_on) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn source_order(a: &Hit, b: &Hit) -> Ordering {
+    let first = |h: &Hit| h.sources.first().map(|s| (s.source_name.clone(), s.opinion_id));
+    first(a).cmp(&first(b))
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        // The lower index stays root, so grouping never depends on hash order.
+        let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[high] = low;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::HitSource;
+    use super::*;
+    use crate::models::SourceId;
+
+    fn hit(source: &str, id: i64, citation: Option<&str>, date: Option<&str>, score: f64) -> Hit {
+        Hit {
+            sources: vec![HitSource { source_id: SourceId::new(), source_name: source.into(), opinion_id: id }],
+            case_name: format!("Case {id}"),
+            citation: citation.map(str::to_string),
+            court: "Supreme Court".into(),
+            decided_on: date.map(str::to_string),
+            score,
+            ..Hit::default()
+        }
+    }
+
+    #[test]
+    fn the_same_opinion_in_two_sources_appears_once_listing_both() {
+        let merged = merge(
+            vec![
+                vec![hit("fed", 1, Some("347 U.S. 483"), Some("1954-05-17"), 0.5)],
+                vec![
+                    hit("ny", 9, Some("347 U. S. 483, 74 S. Ct. 686"), Some("1954-05-17"), 0.7),
+                    hit("ny", 3, None, None, 0.1),
+                ],
+            ],
+            SortOrder::Relevance,
+            100,
+        );
+        assert_eq!(merged.len(), 2);
+        let names: Vec<&str> = merged[0].sources.iter().map(|s| s.source_name.as_str()).collect();
+        assert_eq!(names, ["fed", "ny"]);
+        assert_eq!(merged[0].score, 0.7);
+    }
+
+    #[test]
+    fn ties_break_by_date_then_source_then_id() {
+        let hits = vec![
+            vec![hit("b", 2, None, Some("2000-01-01"), 1.0), hit("b", 1, None, Some("2000-01-01"), 1.0)],
+            vec![hit("a", 5, None, Some("2000-01-01"), 1.0), hit("a", 4, None, Some("2010-01-01"), 1.0)],
+        ];
+        let order = |sort| -> Vec<(String, i64)> {
+            merge(hits.clone(), sort, 100)
+                .iter()
+                .map(|h| (h.sources[0].source_name.clone(), h.sources[0].opinion_id))
+                .collect()
+        };
+        let s = |n: &str, i| (n.to_string(), i);
+        assert_eq!(order(SortOrder::Relevance), [s("a", 4), s("a", 5), s("b", 1), s("b", 2)]);
+        assert_eq!(order(SortOrder::Oldest), [s("a", 5), s("b", 1), s("b", 2), s("a", 4)]);
+    }
+
+    #[test]
+    fn keeps_the_top_n() {
+        let hits = vec![(0..250).map(|i| hit("a", i, None, None, f64::from(i as u32))).collect()];
+        let merged = merge(hits, SortOrder::Relevance, 100);
+        assert_eq!(merged.len(), 100);
+        assert_eq!(merged[0].sources[0].opinion_id, 249);
+    }
+}

@@ -1,0 +1,397 @@
+//! Searching every source a user may use, in parallel, with each source's execution tracked
+//! from `pending` to exactly one final state, results streamed as sources answer, and one
+//! merged list at the end.
+//!
+//! # Layout
+//! - this module: the request, events, hits and summary types, and [`Lexica::search`], which
+//!   plans the search, records it, runs the executions concurrently and merges.
+//! - [`execution`]: one source's execution: its deadline, server-side cancellation, the exact
+//!   check, hit details and snippets.
+//! - [`merge`]: deduplication by citation, deterministic ordering, the top 100.
+//! - [`score`]: one relevance scale across PostgreSQL and SQLite sources.
+//! - [`snippet`]: highlighted snippets as plain-text parts.
+//! - [`citation`]: citation normalization with the reporters database.
+
+pub mod citation;
+mod execution;
+pub mod merge;
+pub mod score;
+pub mod snippet;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use ts_rs::TS;
+
+use crate::lexica::require_admin;
+use crate::models::{DataSource, ExecutionId, ExecutionStatus, Search, SearchId, SearchMode, SourceId, User};
+use crate::{Error, Lexica, Result, queries};
+
+pub use snippet::SnippetPart;
+
+/// A whole search's deadline unless the caller gives one: every execution still running then
+/// ends `timed_out`, and its query is cancelled on the server.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// Hits each source returns and hits in the merged list. Each source must return its own top 100
+/// for the merged top 100 to be right.
+pub const MAX_RESULTS: usize = 100;
+
+/// What to search for, where, and how to order it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SearchRequest {
+    pub query: String,
+    pub mode: SearchModeInput,
+    /// Names of sources to search; empty means every source the user may search.
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub filters: SearchFilters,
+    #[serde(default)]
+    pub sort: SortOrder,
+    /// Overrides [`DEFAULT_DEADLINE`] (milliseconds).
+    #[serde(default)]
+    #[ts(optional)]
+    pub deadline_ms: Option<u32>,
+}
+
+/// [`SearchMode`] with a default, for requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SearchModeInput {
+    #[default]
+    Boolean,
+    Statements,
+}
+
+impl From<SearchModeInput> for SearchMode {
+    fn from(m: SearchModeInput) -> SearchMode {
+        match m {
+            SearchModeInput::Boolean => SearchMode::Boolean,
+            SearchModeInput::Statements => SearchMode::Statements,
+        }
+    }
+}
+
+/// Restrictions chosen outside the query text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SearchFilters {
+    /// Court names as the sources store them (any of them matches); empty: any court.
+    #[serde(default)]
+    pub courts: Vec<String>,
+    /// `federal` or two-letter state codes (any matches); empty: any.
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
+    /// Decided on or after, `YYYY-MM-DD`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub from: Option<String>,
+    /// Decided on or before, `YYYY-MM-DD`.
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum SortOrder {
+    #[default]
+    Relevance,
+    Newest,
+    Oldest,
+}
+
+/// Which source (and which row in it) a hit came from.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HitSource {
+    pub source_id: SourceId,
+    pub source_name: String,
+    /// The opinion's id in that source (for opening it).
+    #[ts(type = "number")]
+    pub opinion_id: i64,
+}
+
+/// One opinion in the results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Hit {
+    /// Every source holding this opinion (several when deduplicated by citation).
+    pub sources: Vec<HitSource>,
+    pub case_name: String,
+    pub citation: Option<String>,
+    pub court: String,
+    pub jurisdiction: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub decided_on: Option<String>,
+    pub docket_number: Option<String>,
+    pub snippet: Vec<SnippetPart>,
+    /// Comparable across sources (see [`score`]): higher is better.
+    pub score: f64,
+}
+
+/// A source taking part in a search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SearchSource {
+    pub source_id: SourceId,
+    pub execution_id: ExecutionId,
+    pub name: String,
+    pub display_name: String,
+}
+
+/// How one source's execution ended.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SourceOutcome {
+    pub source_id: SourceId,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub results_count: u32,
+    pub execution_time_ms: u32,
+    /// Why it failed or timed out (redacted: never a password or a full URL).
+    pub error: Option<String>,
+}
+
+/// What the search produced, for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SearchSummary {
+    pub search_id: Option<SearchId>,
+    /// Hits in the merged list (after deduplication, at most 100).
+    pub total_results: u32,
+    pub sources_searched: u32,
+    pub completed: u32,
+    pub failed: u32,
+    pub timed_out: u32,
+    pub cancelled: u32,
+    /// From the start of the search to the last execution's end.
+    pub wall_time_ms: u32,
+    /// The executions' times added up (how much parallelism saved: sum / wall).
+    pub source_time_ms: u32,
+    /// True when any source did not complete: the list may lack its opinions.
+    pub partial: bool,
+}
+
+/// What a search reports while it runs, in this order: `started`; per source `source_running`
+/// then `source_finished` (sources interleave); `finished` last.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum SearchEvent {
+    Started { search_id: SearchId, sources: Vec<SearchSource> },
+    SourceRunning { source_id: SourceId },
+    SourceFinished { outcome: SourceOutcome, hits: Vec<Hit> },
+    Finished { summary: SearchSummary, hits: Vec<Hit> },
+}
+
+/// The finished search: the merged list, the summary, and each source's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SearchOutcome {
+    pub search_id: SearchId,
+    pub hits: Vec<Hit>,
+    pub summary: SearchSummary,
+    pub sources: Vec<SourceOutcome>,
+}
+
+/// Receives search events as they happen (the app forwards them to a window channel, the CLI
+/// prints them). Called from the search's tasks: keep it quick.
+pub type EventSink = Arc<dyn Fn(SearchEvent) + Send + Sync>;
+
+impl Lexica {
+    /// Runs `request` as `actor` on every source they may search (or the chosen subset),
+    /// concurrently, streaming events to `events`; `cancel` stops it at any time. A malformed
+    /// query is refused before anything is recorded or sent.
+    pub async fn search(
+        &self,
+        actor: &User,
+        request: &SearchRequest,
+        cancel: CancellationToken,
+        events: EventSink,
+    ) -> Result<SearchOutcome> {
+        let started = Instant::now();
+        let mode = match request.mode {
+            SearchModeInput::Boolean => lexica_query::Mode::Boolean,
+            SearchModeInput::Statements => lexica_query::Mode::Statements,
+        };
+        let query = lexica_query::parse(&request.query, mode).map_err(|e| Error::Query(Box::new(e)))?;
+        let filters = query_filters(&request.filters)?;
+        let sources = self.sources_for(actor, &request.sources).await?;
+        let deadline =
+            started + request.deadline_ms.map_or(DEFAULT_DEADLINE, |ms| Duration::from_millis(u64::from(ms)));
+
+        // Record the search and a pending execution per source before anything runs.
+        let search = Search {
+            id: SearchId::new(),
+            user_id: actor.id,
+            query_text: request.query.clone(),
+            mode: request.mode.into(),
+            filters: serde_json::json!({
+                "filters": request.filters, "sort": request.sort, "sources": request.sources,
+            }),
+            created_at: chrono::Utc::now(),
+        };
+        let mut tx = self.db().begin().await?;
+        queries::searches::insert(&mut *tx, &search).await?;
+        let mut planned = Vec::with_capacity(sources.len());
+        for source in sources {
+            let execution = queries::search_executions::insert_pending(&mut *tx, search.id, source.id).await?;
+            planned.push((source, execution.id));
+        }
+        tx.commit().await?;
+
+        let span =
+            tracing::info_span!("search", search_id = %search.id, user = %actor.username, sources = planned.len());
+        async {
+            events(SearchEvent::Started {
+                search_id: search.id,
+                sources: planned
+                    .iter()
+                    .map(|(s, e)| SearchSource {
+                        source_id: s.id,
+                        execution_id: *e,
+                        name: s.name.clone(),
+                        display_name: s.display_name.clone(),
+                    })
+                    .collect(),
+            });
+            let plan = Arc::new(execution::Shared { query, filters, cancel, deadline, events: events.clone() });
+            let mut tasks = tokio::task::JoinSet::new();
+            for (index, (source, execution_id)) in planned.iter().cloned().enumerate() {
+                let lexica = self.clone();
+                let plan = plan.clone();
+                tasks.spawn(async move { (index, execution::run(&lexica, &plan, source, execution_id).await) });
+            }
+            let mut finished: Vec<Option<(SourceOutcome, Vec<Hit>)>> = vec![None; planned.len()];
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok((index, result)) => finished[index] = Some(result),
+                    // A panicking execution is a bug; its row is closed below like any lost one.
+                    Err(e) => tracing::error!(error = %e, "a source execution task failed"),
+                }
+            }
+            let mut outcomes = Vec::with_capacity(planned.len());
+            let mut per_source = Vec::with_capacity(planned.len());
+            for ((source, execution_id), result) in planned.iter().zip(finished) {
+                let (outcome, hits) = match result {
+                    Some(r) => r,
+                    None => execution::close_lost(self, source, *execution_id).await,
+                };
+                outcomes.push(outcome);
+                per_source.push(hits);
+            }
+            let hits = merge::merge(per_source, request.sort, MAX_RESULTS);
+            let summary = summarize(search.id, &outcomes, hits.len(), started);
+            tracing::info!(
+                total = summary.total_results,
+                completed = summary.completed,
+                failed = summary.failed,
+                timed_out = summary.timed_out,
+                cancelled = summary.cancelled,
+                wall_ms = summary.wall_time_ms,
+                "search finished"
+            );
+            events(SearchEvent::Finished { summary: summary.clone(), hits: hits.clone() });
+            Ok(SearchOutcome { search_id: search.id, hits, summary, sources: outcomes })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The sources `actor` may search, narrowed to `names` when given. Naming a source the
+    /// user may not search is an error (rather than silently searching less than asked).
+    pub async fn sources_for(&self, actor: &User, names: &[String]) -> Result<Vec<DataSource>> {
+        let accessible = self.accessible_sources(actor).await?;
+        if accessible.is_empty() {
+            return Err(Error::Refused(format!(
+                "`{}` has no source to search yet; an administrator can grant one with `lexica grants grant {} SOURCE`",
+                actor.username, actor.username
+            )));
+        }
+        if names.is_empty() {
+            return Ok(accessible);
+        }
+        let mut chosen = Vec::new();
+        for name in names {
+            match accessible.iter().find(|s| &s.name == name) {
+                Some(s) if !chosen.iter().any(|c: &DataSource| c.id == s.id) => chosen.push(s.clone()),
+                Some(_) => {}
+                None => {
+                    return Err(Error::Refused(format!(
+                        "`{name}` is not a source you can search now; `lexica sources list` shows yours"
+                    )));
+                }
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// An administrator's view of any user's accessible sources (the settings window shows it).
+    pub async fn sources_searchable_by(&self, actor: &User, username: &str) -> Result<Vec<DataSource>> {
+        require_admin(actor, "viewing another user's sources")?;
+        let user = crate::lexica::find_user(self.db(), username).await?;
+        self.accessible_sources(&user).await
+    }
+}
+
+/// The request's filters as the compilers take them; bad dates are refused with the field named.
+fn query_filters(f: &SearchFilters) -> Result<lexica_query::Filters> {
+    let mut errors = crate::models::ValidationErrors::default();
+    let mut date = |field: &str, value: &Option<String>| -> Option<lexica_query::Date> {
+        let text = value.as_deref()?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let parsed = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| {
+            use chrono::Datelike;
+            lexica_query::Date::new(d.year(), d.month(), d.day())
+        });
+        if parsed.is_none() {
+            errors.push(field, "must be a date like 2010-06-30");
+        }
+        parsed
+    };
+    let from = date("from", &f.from);
+    let to = date("to", &f.to);
+    errors.into_result()?;
+    if let (Some(a), Some(b)) = (from, to)
+        && a > b
+    {
+        let mut e = crate::models::ValidationErrors::default();
+        e.push("to", "is before `from`; swap the dates");
+        return Err(e.into());
+    }
+    let decided = (from.is_some() || to.is_some()).then_some(lexica_query::DateRange { from, to });
+    let clean = |v: &[String]| v.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
+    Ok(lexica_query::Filters {
+        courts: clean(&f.courts),
+        jurisdictions: clean(&f.jurisdictions),
+        decided,
+        limit: u32::try_from(MAX_RESULTS).unwrap_or(100),
+    })
+}
+
+fn summarize(search_id: SearchId, outcomes: &[SourceOutcome], total: usize, started: Instant) -> SearchSummary {
+    let count =
+        |s: ExecutionStatus| u32::try_from(outcomes.iter().filter(|o| o.status == s).count()).unwrap_or(u32::MAX);
+    let completed = count(ExecutionStatus::Completed);
+    SearchSummary {
+        search_id: Some(search_id),
+        total_results: u32::try_from(total).unwrap_or(u32::MAX),
+        sources_searched: u32::try_from(outcomes.len()).unwrap_or(u32::MAX),
+        completed,
+        failed: count(ExecutionStatus::Failed),
+        timed_out: count(ExecutionStatus::TimedOut),
+        cancelled: count(ExecutionStatus::Cancelled),
+        wall_time_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+        source_time_ms: outcomes.iter().map(|o| o.execution_time_ms).sum(),
+        partial: usize::try_from(completed).unwrap_or(0) < outcomes.len(),
+    }
+}
