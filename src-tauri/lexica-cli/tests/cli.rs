@@ -169,3 +169,38 @@ fn lexica_home_environment_variable_is_honoured() {
     Command::cargo_bin("lexica").unwrap().env("LEXICA_HOME", home.path()).args(["sources", "list"]).assert().success();
     assert!(home.path().join("lexica.sqlite").exists());
 }
+
+#[test]
+fn a_new_install_searches_the_built_in_sample_at_once() {
+    let i = Install::new();
+    let out = i.cmd(&["search", "hearsay /p object!"]).success().get_output().clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // Live progress on stderr, then the list and the summary on stdout.
+    assert!(stderr.contains("searching 1 source(s): sample_opinions"), "{stderr}");
+    assert!(stderr.contains("✓ sample_opinions"), "{stderr}");
+    assert!(stdout.contains("*hearsay*") && stdout.contains("[sample_opinions]"), "{stdout}");
+    assert!(stdout.contains("from 1 of 1 source(s)"), "{stdout}");
+
+    let json = i.json(&["search", "\"due process\"", "--sort", "oldest"]);
+    let hits = json["hits"].as_array().unwrap();
+    assert!(hits.len() > 5);
+    assert!(hits.iter().all(|h| h["snippet"].as_array().unwrap().iter().any(|p| p["highlight"] == true)));
+    let dates: Vec<&str> = hits.iter().filter_map(|h| h["decided_on"].as_str()).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert_eq!(json["summary"]["completed"], 1);
+    assert_eq!(json["summary"]["partial"], false);
+
+    // The history shows both searches with their execution.
+    let history = i.json(&["history"]);
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_eq!(history[0]["executions"][0]["status"], "completed");
+
+    // A malformed query: the caret drawing, then one line, exit 1, nothing recorded.
+    let out = i.cmd(&["search", "hearsay /p (object!"]).code(1).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("is never closed") && stderr.contains('^'), "{stderr}");
+    assert_eq!(i.json(&["history"]).as_array().unwrap().len(), 2);
+    let check = i.ok(&["query", "check", "hearsay /p object!"]);
+    assert!(check.contains("canonical:") && check.contains("tsquery"), "{check}");
+}
