@@ -31,7 +31,8 @@ async fn main() {
     }
     // Internal id → CourtListener id, to read the judgments.
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite:{}?mode=ro", bundle.display())).await.unwrap();
-    let ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, source_id FROM opinions").fetch_all(&mut conn).await.unwrap();
+    let ids: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, source_id FROM opinions").fetch_all(&mut conn).await.unwrap();
     let cl_of: HashMap<i64, String> =
         ids.into_iter().map(|(id, s)| (id, s.rsplit(':').next().unwrap_or_default().to_string())).collect();
     let in_corpus: HashSet<String> = cl_of.values().cloned().collect();
@@ -67,8 +68,13 @@ async fn main() {
         }
         let citing = q["citing_case"]["courtlistener_id"].to_string();
         let key = (q["collection"].as_str().unwrap().to_string(), q["topic_id"].as_str().unwrap().to_string());
-        let wanted: HashSet<String> =
-            relevant.get(&key).cloned().unwrap_or_default().into_iter().filter(|id| *id != citing && in_corpus.contains(id)).collect();
+        let wanted: HashSet<String> = relevant
+            .get(&key)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| *id != citing && in_corpus.contains(id))
+            .collect();
         let mut topic = q["topic_text"].as_str().unwrap().to_string();
         for cited in q["cited_cases"].as_array().into_iter().flatten() {
             topic = topic.replace(cited.as_str().unwrap_or(""), " ");

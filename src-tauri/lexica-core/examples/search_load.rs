@@ -44,10 +44,12 @@ async fn main() {
     // The corpus split four ways by court, as the search tests do (all 1,663 opinions).
     let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(std::fs::File::open(CORPUS).unwrap()));
     let names = ["scotus", "first", "other", "bundle"];
-    let mut files: Vec<std::fs::File> = names.iter().map(|n| std::fs::File::create(work.path().join(n)).unwrap()).collect();
+    let mut files: Vec<std::fs::File> =
+        names.iter().map(|n| std::fs::File::create(work.path().join(n)).unwrap()).collect();
     for (i, line) in reader.lines().enumerate() {
         let line = line.unwrap();
-        let court = serde_json::from_str::<serde_json::Value>(&line).unwrap()["court"].as_str().unwrap_or("").to_string();
+        let court =
+            serde_json::from_str::<serde_json::Value>(&line).unwrap()["court"].as_str().unwrap_or("").to_string();
         let to = if court == "Supreme Court of the United States" {
             0
         } else if court.contains("First Circuit") {
@@ -74,7 +76,9 @@ async fn main() {
         sources.push((format!("pg_{name}"), url));
     }
     let bundle = work.path().join("bundle.sqlite");
-    lexica_ingest::ingest(&work.path().join("bundle"), lexica_ingest::Target::Sqlite(bundle.clone()), &|_| {}).await.unwrap();
+    lexica_ingest::ingest(&work.path().join("bundle"), lexica_ingest::Target::Sqlite(bundle.clone()), &|_| {})
+        .await
+        .unwrap();
 
     let keychain = Keychain::with_store(keyring_core::mock::Store::new().unwrap(), "mock");
     let lexica = Lexica::open_with_keychain(Some(work.path().join("home")), keychain).await.unwrap();
@@ -84,8 +88,11 @@ async fn main() {
         let mut clean = url.clone();
         let password = clean.password().unwrap_or_default().to_string();
         clean.set_password(None).unwrap();
-        let changes =
-            SourceChanges { display_name: Some(name.clone()), database_url: Some(Some(clean.to_string())), ..Default::default() };
+        let changes = SourceChanges {
+            display_name: Some(name.clone()),
+            database_url: Some(Some(clean.to_string())),
+            ..Default::default()
+        };
         lexica.add_source(&me, name, changes).await.unwrap();
         lexica.set_source_password(&me, name, &Secret::new(password)).await.unwrap();
         lexica.grant(&me, &me.username, name, PermissionLevel::Read).await.unwrap();
@@ -143,6 +150,8 @@ async fn main() {
     println!("  executions: {}", states.join(", "));
     for (name, _) in &sources {
         let db = format!("lexica_load_{}_{}", name.trim_start_matches("pg_"), std::process::id());
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))).execute(&mut admin).await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+            .execute(&mut admin)
+            .await;
     }
 }

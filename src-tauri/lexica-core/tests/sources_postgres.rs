@@ -197,8 +197,41 @@ async fn the_doctor_reports_each_check() {
     add(&lexica, &admin, "no_dns", "postgres://x@no-such-host.invalid/x").await;
     let report = lexica.test_source(&admin, "no_dns").await.unwrap();
     assert!(by_name(&report, "connection").message.contains("does not resolve"), "{report:#?}");
-    add(&lexica, &admin, "tls_required", &format!("postgres://x@127.0.0.1:{}/x?sslmode=require", support::port(&pg)))
-        .await;
-    let report = lexica.test_source(&admin, "tls_required").await.unwrap();
-    assert!(by_name(&report, "connection").message.contains("TLS"), "{report:#?}");
+}
+
+/// The test cluster runs TLS with a throwaway CA, and its role `tls_only` may connect only over TLS.
+#[tokio::test]
+async fn tls_modes_and_root_certificates_per_source() {
+    let Some(pg) = support::pg_admin_url() else { return };
+    let ca = std::env::var("LEXICA_TEST_PG_CA").expect("tests/support/pg-cluster.sh exports LEXICA_TEST_PG_CA");
+    let (_d, lexica, admin) = install().await;
+    let db = support::opinion_database(&pg, 2).await;
+    let mut conn = support::admin(&support::url_with_db(&pg, &db)).await;
+    support::exec(&mut conn, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO tls_only").await;
+    let base = support::url_for(&pg, "tls_only", &db);
+    let with = |query: &str| format!("{base}?{query}");
+    let password = Secret::new("lexica-tls-only");
+
+    // verify-full with the firm's CA file: connected, and the session really is encrypted.
+    let verified = add(&lexica, &admin, "tls_verified", &with(&format!("sslmode=verify-full&sslrootcert={ca}"))).await;
+    lexica.set_source_password(&admin, "tls_verified", &password).await.unwrap();
+    assert_eq!(lexica.source_opinion_count(&verified).await.unwrap(), 2);
+    let SourcePool::Postgres(pool) = lexica.source_pool(&verified).await.unwrap() else { panic!() };
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(&pool).await.unwrap();
+    assert!(encrypted);
+
+    // Without TLS the server refuses this role, and Lexica says to turn TLS on.
+    let plain = add(&lexica, &admin, "tls_off", &with("sslmode=disable")).await;
+    lexica.set_source_password(&admin, "tls_off", &password).await.unwrap();
+    let err = lexica.source_opinion_count(&plain).await.unwrap_err().to_string();
+    assert!(err.contains("requires TLS: set sslmode=require"), "{err}");
+
+    // verify-full without the CA: the certificate is not trusted, and the message says where to look.
+    let untrusted = add(&lexica, &admin, "tls_no_ca", &with("sslmode=verify-full")).await;
+    lexica.set_source_password(&admin, "tls_no_ca", &password).await.unwrap();
+    let err = lexica.source_opinion_count(&untrusted).await.unwrap_err().to_string();
+    assert!(err.contains("TLS connection") && err.contains("sslrootcert"), "{err}");
+    let report = lexica.test_source(&admin, "tls_no_ca").await.unwrap();
+    assert!(report.checks.iter().any(|c| c.name == "connection" && c.message.contains("TLS")), "{report:#?}");
 }

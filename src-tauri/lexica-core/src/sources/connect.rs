@@ -114,6 +114,10 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
             std::io::ErrorKind::TimedOut => {
                 format!("{host}:{port} did not answer; check the host, the port and any firewall")
             }
+            // rustls reports handshake and certificate failures as InvalidData I/O errors.
+            std::io::ErrorKind::InvalidData => format!(
+                "the TLS connection to {host} failed ({io}); check the URL's sslmode and sslrootcert (the CA certificate file)"
+            ),
             _ if io.to_string().contains("lookup")
                 || io.to_string().contains("resolve")
                 || io.to_string().contains("Name or service") =>
