@@ -29,6 +29,8 @@ pub const CHECK_CANDIDATES: u32 = 1_000;
 pub const RESCORE_CANDIDATES: u32 = 200;
 /// How long a stopped query may take to wind down before its future is dropped.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How often a stopped PostgreSQL query is cancelled again while it winds down.
+const CANCEL_RETRY: Duration = Duration::from_millis(200);
 
 /// What every execution of one search shares.
 pub(super) struct Shared {
@@ -193,14 +195,26 @@ async fn execute(lexica: &Lexica, shared: &Shared, source: &DataSource, deadline
         () = tokio::time::sleep_until(deadline.into()) => Stop::TimedOut,
     };
     signal.stop.store(true, Ordering::SeqCst);
-    let pid = signal.pg_backend.load(Ordering::SeqCst);
-    if pid != 0
-        && let Ok(SourcePool::Postgres(pool)) = lexica.source_pool(source).await
-    {
-        cancel_backend(&pool, pid).await;
+    // PostgreSQL: cancel the backend, again every few hundred milliseconds until the query's future
+    // returns. Repeating closes a race: a cancel that reaches an idle backend is ignored, and the
+    // query may have been sent just after. (The worker also checks `stop` before sending it.)
+    let pool = match lexica.source_pool(source).await {
+        Ok(SourcePool::Postgres(pool)) => Some(pool),
+        _ => None,
+    };
+    let grace_ends = Instant::now() + STOP_GRACE;
+    loop {
+        let pid = signal.pg_backend.load(Ordering::SeqCst);
+        if let (Some(pool), true) = (&pool, pid != 0) {
+            cancel_backend(pool, pid).await;
+        }
+        match tokio::time::timeout(CANCEL_RETRY, &mut work).await {
+            Ok(_) => break,
+            Err(_) if Instant::now() < grace_ends => continue,
+            // Still not back: drop it. The server-side statement_timeout bounds whatever is left.
+            Err(_) => break,
+        }
     }
-    // Let the interrupted query return its connection cleanly; give up after a short grace.
-    let _ = tokio::time::timeout(STOP_GRACE, &mut work).await;
     Err(Ended::Stopped(stop))
 }
 
@@ -251,6 +265,10 @@ async fn query_source(
             let pid: i32 =
                 sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.map_err(describe)?;
             signal.pg_backend.store(pid, Ordering::SeqCst);
+            // Checked after publishing the pid: either this sees the stop, or the stopper sees the pid.
+            if signal.stop.load(Ordering::SeqCst) {
+                return Err(Ended::Stopped(Stop::Cancelled));
+            }
             let mut tx = conn.begin().await.map_err(describe)?;
             let left = deadline.saturating_duration_since(Instant::now()).as_millis().max(1);
             // SET cannot take a bind parameter; the value is a number Lexica computed.

@@ -5,6 +5,12 @@
 //! the reporters database, see [`super::citation`]) — parallel citations chain, so `347 U.S. 483`
 //! in one source and `347 U.S. 483, 74 S. Ct. 686` in another meet. Opinions with no citation
 //! (slip opinions) are matched on court + docket number + decision date, all three present.
+//!
+//! Real data is noisy, so three guards keep distinct opinions apart: hits from the same source
+//! are never merged (a source holds each opinion once; in the shared corpus 38 different Supreme
+//! Court opinions carry the syllabus boilerplate cite `200 U.S. 321`, and order lists put ten
+//! memorandum decisions on one page); the decision dates must agree when both are known; and the
+//! case names must share most of their words.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -16,11 +22,22 @@ use super::{Hit, SortOrder};
 pub fn merge(per_source: Vec<Vec<Hit>>, sort: SortOrder, limit: usize) -> Vec<Hit> {
     let hits: Vec<Hit> = per_source.into_iter().flatten().collect();
     let mut parent: Vec<usize> = (0..hits.len()).collect();
+    // The sources each group already holds (by root), so a group never takes a second hit from one.
+    let mut held: Vec<Vec<String>> =
+        hits.iter().map(|h| h.sources.iter().map(|s| s.source_name.clone()).collect()).collect();
     let mut owner: HashMap<String, usize> = HashMap::new();
     for (i, hit) in hits.iter().enumerate() {
         for key in identity_keys(hit) {
             match owner.get(&key) {
-                Some(&j) => union(&mut parent, i, j),
+                Some(&j) => {
+                    let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
+                    if ri != rj && held[ri].iter().all(|s| !held[rj].contains(s)) && same_opinion(hit, &hits[j]) {
+                        union(&mut parent, ri, rj);
+                        let root = find(&mut parent, ri);
+                        let moved = std::mem::take(&mut held[if root == ri { rj } else { ri }]);
+                        held[root].extend(moved);
+                    }
+                }
                 None => {
                     owner.insert(key, i);
                 }
@@ -58,6 +75,33 @@ fn identity_keys(hit: &Hit) -> Vec<String> {
     }
     keys
 }
+
+/// The guards beyond a shared key: dates agree when both are known, and the case names share at
+/// least half of their words (so `United States v. Lopez` meets `U.S. v. Lopez`'s "lopez" but an
+/// unrelated opinion on the same reporter page does not).
+fn same_opinion(a: &Hit, b: &Hit) -> bool {
+    if let (Some(x), Some(y)) = (&a.decided_on, &b.decided_on)
+        && x != y
+    {
+        return false;
+    }
+    let words = |h: &Hit| -> std::collections::HashSet<String> {
+        lexica_query::text::words(&h.case_name)
+            .into_iter()
+            .filter(|w| w.len() > 2 && !NAME_NOISE.contains(&w.as_str()))
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    if wa.is_empty() || wb.is_empty() {
+        return wa.is_empty() && wb.is_empty();
+    }
+    let shared = wa.intersection(&wb).count();
+    shared * 2 >= wa.len().min(wb.len())
+}
+
+/// Words too common in case names to tell two cases apart.
+const NAME_NOISE: &[&str] =
+    &["the", "and", "inc", "corp", "company", "united", "states", "state", "people", "matter", "for", "ltd", "llc"];
 
 /// One hit from a group: the best-scoring member's fields (gaps filled from the others), every
 /// source, the best score.
@@ -170,6 +214,29 @@ mod tests {
         let names: Vec<&str> = merged[0].sources.iter().map(|s| s.source_name.as_str()).collect();
         assert_eq!(names, ["fed", "ny"]);
         assert_eq!(merged[0].score, 0.7);
+    }
+
+    #[test]
+    fn distinct_opinions_sharing_a_noisy_citation_stay_apart() {
+        let mut a = hit("pg", 1, Some("200 U.S. 321"), Some("2017-05-30"), 0.9);
+        a.case_name = "BNSF R. Co. v. Tyrrell".into();
+        let mut b = hit("pg", 2, Some("200 U.S. 321"), Some("2017-05-30"), 0.8);
+        b.case_name = "TC Heartland LLC v. Kraft Foods".into();
+        let mut c = hit("bundle", 7, Some("200 U.S. 321"), Some("2017-05-22"), 0.7);
+        c.case_name = "TC Heartland LLC v. Kraft Foods".into();
+        let mut d = hit("bundle", 8, Some("200 U. S. 321"), Some("2017-05-30"), 0.6);
+        d.case_name = "BNSF Railway Co. v. Tyrrell".into();
+        let merged = merge(vec![vec![a, b], vec![c, d]], SortOrder::Relevance, 100);
+        let shape: Vec<(String, usize)> = merged.iter().map(|h| (h.case_name.clone(), h.sources.len())).collect();
+        // Same source: never merged. Different dates: never merged. Same date + matching names: one hit.
+        assert_eq!(
+            shape,
+            [
+                ("BNSF R. Co. v. Tyrrell".to_string(), 2),
+                ("TC Heartland LLC v. Kraft Foods".to_string(), 1),
+                ("TC Heartland LLC v. Kraft Foods".to_string(), 1)
+            ]
+        );
     }
 
     #[test]
