@@ -17,8 +17,13 @@ tests/support/debian-packages.sh test
 step "UI dependencies (npm ci)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 
-step "UI type check, lint, build"
-(cd ui && npm run --silent check && npm run --silent lint && npm run --silent build)
+step "UI type check, lint, format, build"
+(cd ui && npm run --silent check && npm run --silent lint && npm run --silent format:check && npm run --silent build)
+
+step "UI tests (headless Chromium, IPC mocked)"
+ui_log=$(mktemp /tmp/lexica-ui-test-log.XXXXXX)
+(cd ui && npm run --silent test:ui) 2>&1 | tee "$ui_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "UI tests failed" >&2; exit 1; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -53,6 +58,10 @@ fi
 
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+ui_passed=$(awk '/^# pass /{print $3}' "$ui_log" | tail -1)
+ui_failed=$(awk '/^# fail /{print $3}' "$ui_log" | tail -1)
+echo "rust: $passed passed, $failed failed; ui: ${ui_passed:-0} passed, ${ui_failed:-0} failed"
+passed=$((passed + ${ui_passed:-0})); failed=$((failed + ${ui_failed:-0}))
 step "done"
 echo "tests: $passed passed, $failed failed"
 exit "$status"

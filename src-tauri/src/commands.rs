@@ -5,11 +5,19 @@
 //! core's `Error` serializes to exactly that shape; the shell uses the `ErrorReport` form because a start-up failure
 //! is reported again on every call and must be cloned.
 
-use lexica_core::{DataSource, ErrorReport, Lexica, SourceId, User};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use lexica_core::search::{SearchEvent, SearchModeInput, SearchOutcome, SearchRequest};
+use lexica_core::{DataSource, ErrorReport, Lexica, SearchId, SearchRecord, SourceId, User};
 use serde::Serialize;
+use tauri::ipc::Channel;
+use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use crate::CoreState;
+use crate::{CoreState, Searches};
+
+/// Most past searches one `search_history` call returns.
+pub const MAX_HISTORY: u32 = 500;
 
 /// What the main window shows first: who is signed in, the sources they can see and which of those they can search.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -45,12 +53,120 @@ pub async fn overview(lexica: &Lexica) -> Result<AppOverview, ErrorReport> {
     Ok(AppOverview { user, sources, searchable })
 }
 
+/// Checks a query as the user types, before anything is sent: `Ok` when it would parse, else the core's `query` error
+/// with the offending span in characters (`query.char_start..char_end`) and a suggested fix. Needs no database.
+#[tauri::command]
+pub async fn check_query(query: String, mode: SearchModeInput) -> Result<(), ErrorReport> {
+    check(&query, mode)
+}
+
+/// [`check_query`] without Tauri.
+pub fn check(query: &str, mode: SearchModeInput) -> Result<(), ErrorReport> {
+    let mode = match mode {
+        SearchModeInput::Boolean => lexica_query::Mode::Boolean,
+        SearchModeInput::Statements => lexica_query::Mode::Statements,
+    };
+    lexica_query::parse(query, mode)
+        .map(drop)
+        .map_err(|error| ErrorReport::from(&lexica_core::Error::Query(Box::new(error))))
+}
+
+/// Runs a search as the acting (OS) user. Its progress (`started`, per source `source_running` and `source_finished`,
+/// then `finished`) goes to `on_event`, this search's own channel; the answer is the finished search.
+/// `cancel_search` with the id from `started` stops it.
+#[tauri::command]
+pub async fn search(
+    core: tauri::State<'_, CoreState>,
+    searches: tauri::State<'_, Searches>,
+    request: SearchRequest,
+    on_event: Channel<SearchEvent>,
+) -> Result<SearchOutcome, ErrorReport> {
+    let sink = move |event: SearchEvent| {
+        if let Err(error) = on_event.send(event) {
+            // The window went away or reloaded: the search still ends (and is recorded) normally.
+            tracing::debug!("search event not delivered: {error}");
+        }
+    };
+    let outcome = run_search(core.lexica()?, &searches, &request, sink).await;
+    if let Err(error) = &outcome {
+        tracing::info!(kind = ?error.kind, "search refused: {}", error.message);
+    }
+    outcome
+}
+
+/// [`search`] without Tauri: `on_event` receives the core's events. The search is cancellable through `searches` from
+/// its `started` event until it returns.
+pub async fn run_search(
+    lexica: &Lexica,
+    searches: &Searches,
+    request: &SearchRequest,
+    on_event: impl Fn(SearchEvent) + Send + Sync + 'static,
+) -> Result<SearchOutcome, ErrorReport> {
+    let report = |error: lexica_core::Error| ErrorReport::from(&error);
+    let user = lexica.acting_user(None).await.map_err(report)?;
+    let token = CancellationToken::new();
+    let registration = Registration { searches: searches.clone(), id: Arc::default() };
+    let sink = {
+        let searches = searches.clone();
+        let token = token.clone();
+        let registered = registration.id.clone();
+        move |event: SearchEvent| {
+            if let SearchEvent::Started { search_id, .. } = &event {
+                // Registered before the UI can know the id: a cancel always finds its search.
+                searches.register(*search_id, token.clone());
+                *registered.lock().unwrap_or_else(PoisonError::into_inner) = Some(*search_id);
+            }
+            on_event(event);
+        }
+    };
+    let outcome = lexica.search(&user, request, token, Arc::new(sink)).await.map_err(report);
+    drop(registration);
+    outcome
+}
+
+/// Takes a search out of [`Searches`] when it ends, also if the search's future is dropped midway.
+struct Registration {
+    searches: Searches,
+    id: Arc<Mutex<Option<SearchId>>>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            self.searches.remove(id);
+        }
+    }
+}
+
+/// Cancels a running search (the id is the `started` event's). Its sources still running end `cancelled` and the
+/// `search` call returns the partial result. False when the search is not running (already over, or unknown).
+#[tauri::command]
+pub async fn cancel_search(searches: tauri::State<'_, Searches>, search_id: SearchId) -> Result<bool, ErrorReport> {
+    let cancelled = searches.cancel(search_id);
+    tracing::info!(%search_id, cancelled, "cancel requested");
+    Ok(cancelled)
+}
+
+/// The acting user's past searches, newest first (at most `limit`, capped at [`MAX_HISTORY`]), each with what every
+/// source did.
+#[tauri::command]
+pub async fn search_history(core: tauri::State<'_, CoreState>, limit: u32) -> Result<Vec<SearchRecord>, ErrorReport> {
+    history(core.lexica()?, limit).await
+}
+
+/// [`search_history`] without Tauri.
+pub async fn history(lexica: &Lexica, limit: u32) -> Result<Vec<SearchRecord>, ErrorReport> {
+    let report = |error: lexica_core::Error| ErrorReport::from(&error);
+    let user = lexica.acting_user(None).await.map_err(report)?;
+    lexica.history(&user, limit.min(MAX_HISTORY), false).await.map_err(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A fresh install: the OS user is its administrator and sees the seeded NY source, which is not configured
-    /// (no URL) and therefore not searchable.
+    /// (no URL) and therefore not searchable, and the built-in demo source, which is searchable at once.
     #[tokio::test]
     async fn overview_of_a_fresh_install() {
         let home = tempfile::tempdir().unwrap();
@@ -62,7 +178,9 @@ mod tests {
         assert!(overview.user.is_admin);
         let seeded = overview.sources.iter().find(|s| s.name == lexica_core::db::SEED_SOURCE_NAME).unwrap();
         assert_eq!(seeded.database_url, None);
-        assert!(overview.searchable.is_empty());
+        assert!(!overview.searchable.contains(&seeded.id));
+        let demo = overview.sources.iter().find(|s| s.name == lexica_core::db::DEMO_SOURCE_NAME).unwrap();
+        assert_eq!(overview.searchable, [demo.id]);
         lexica.close().await;
     }
 
@@ -90,5 +208,157 @@ mod tests {
             assert_eq!(report.kind, lexica_core::ErrorKind::Refused);
             assert_eq!(report.message, "no");
         }
+    }
+
+    fn request(query: &str) -> SearchRequest {
+        SearchRequest { query: query.into(), ..SearchRequest::default() }
+    }
+
+    /// Collects what a search sends to its channel, and what the registry held when each event arrived.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<(SearchEvent, usize)>>>);
+
+    impl Recorder {
+        fn sink(&self, searches: &Searches) -> impl Fn(SearchEvent) + Send + Sync + 'static {
+            let (events, searches) = (self.0.clone(), searches.clone());
+            move |event| events.lock().unwrap().push((event, searches.len()))
+        }
+
+        fn events(&self) -> Vec<(SearchEvent, usize)> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn check_query_accepts_good_queries_in_both_modes() {
+        check("hearsay /p object!", SearchModeInput::Boolean).unwrap();
+        check("ti(miranda) & da(aft 1960)", SearchModeInput::Boolean).unwrap();
+        check("Was the hearsay properly admitted over the objection?", SearchModeInput::Statements).unwrap();
+    }
+
+    /// The error points at the offending text in characters (not bytes: `é` is two bytes) and says how to fix it.
+    #[test]
+    fn check_query_points_at_the_problem_in_characters() {
+        let report = check("café AND (hearsay", SearchModeInput::Boolean).unwrap_err();
+        assert_eq!(report.kind, lexica_core::ErrorKind::Query);
+        let problem = report.query.unwrap();
+        assert_eq!((problem.char_start, problem.char_end), (9, 10), "{problem:?}");
+        assert!(!problem.fix.is_empty());
+
+        let report = check("hearsay AND", SearchModeInput::Boolean).unwrap_err();
+        assert_eq!(report.query.unwrap().char_start, 8);
+
+        let report = check("   ", SearchModeInput::Statements).unwrap_err();
+        assert_eq!(report.kind, lexica_core::ErrorKind::Query);
+    }
+
+    /// A search of the built-in demo source: events in the documented order on the channel, the search registered
+    /// (cancellable) from `started` on and forgotten when it returns, and the same merged list in `finished` and in the
+    /// answer.
+    #[tokio::test]
+    async fn a_search_streams_its_events_and_is_registered_while_it_runs() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let searches = Searches::default();
+        let recorder = Recorder::default();
+
+        let outcome =
+            run_search(&lexica, &searches, &request("hearsay /p object!"), recorder.sink(&searches)).await.unwrap();
+
+        let events = recorder.events();
+        let types: Vec<&str> = events
+            .iter()
+            .map(|(e, _)| match e {
+                SearchEvent::Started { .. } => "started",
+                SearchEvent::SourceRunning { .. } => "source_running",
+                SearchEvent::SourceFinished { .. } => "source_finished",
+                SearchEvent::Finished { .. } => "finished",
+            })
+            .collect();
+        assert_eq!(types, ["started", "source_running", "source_finished", "finished"]);
+        let (SearchEvent::Started { search_id, sources }, registered) = &events[0] else { unreachable!() };
+        assert_eq!(*search_id, outcome.search_id);
+        assert_eq!(sources.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), [lexica_core::db::DEMO_SOURCE_NAME]);
+        assert!(events.iter().all(|(_, n)| *n == 1), "registered from `started` until the end: {registered}");
+        let (SearchEvent::Finished { summary, hits }, _) = &events[3] else { unreachable!() };
+        assert_eq!(hits, &outcome.hits);
+        assert_eq!(summary, &outcome.summary);
+        assert!(!outcome.hits.is_empty());
+        assert!(outcome.hits.iter().any(|h| h.snippet.iter().any(|p| p.highlight)));
+        assert_eq!((outcome.summary.completed, outcome.summary.partial), (1, false));
+
+        assert!(searches.is_empty());
+        assert!(!searches.cancel(outcome.search_id), "an ended search cannot be cancelled");
+        lexica.close().await;
+    }
+
+    /// `cancel_search` with the id from `started` stops the search: its source ends `cancelled`, the result is
+    /// partial, and the answer still comes back.
+    #[tokio::test]
+    async fn a_search_cancelled_by_its_id_ends_cancelled_and_partial() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let searches = Searches::default();
+        let answered = Arc::new(Mutex::new(None));
+        let sink = {
+            let (searches, answered) = (searches.clone(), answered.clone());
+            move |event: SearchEvent| {
+                if let SearchEvent::Started { search_id, .. } = event {
+                    *answered.lock().unwrap() = Some(searches.cancel(search_id));
+                }
+            }
+        };
+
+        let outcome = run_search(&lexica, &searches, &request("hearsay"), sink).await.unwrap();
+
+        assert_eq!(*answered.lock().unwrap(), Some(true));
+        assert_eq!(outcome.sources.len(), 1);
+        assert_eq!(outcome.sources[0].status, lexica_core::ExecutionStatus::Cancelled);
+        assert_eq!((outcome.summary.cancelled, outcome.summary.partial), (1, true));
+        assert!(searches.is_empty());
+        lexica.close().await;
+    }
+
+    /// A malformed query is refused with its position before anything is recorded, registered or sent.
+    #[tokio::test]
+    async fn a_malformed_query_is_refused_before_anything_is_sent() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let searches = Searches::default();
+        let recorder = Recorder::default();
+
+        let report =
+            run_search(&lexica, &searches, &request("hearsay /p (object"), recorder.sink(&searches)).await.unwrap_err();
+
+        assert_eq!(report.kind, lexica_core::ErrorKind::Query);
+        assert_eq!(report.query.unwrap().char_start, 11);
+        assert!(recorder.events().is_empty());
+        assert!(searches.is_empty());
+        assert!(history(&lexica, 10).await.unwrap().is_empty());
+        lexica.close().await;
+    }
+
+    #[test]
+    fn cancelling_an_unknown_search_says_so() {
+        assert!(!Searches::default().cancel(SearchId::new()));
+    }
+
+    /// The user's searches come back newest first with each source's execution; the limit is honoured.
+    #[tokio::test]
+    async fn history_lists_the_users_searches_newest_first() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let searches = Searches::default();
+        for query in ["hearsay", "miranda"] {
+            run_search(&lexica, &searches, &request(query), |_| {}).await.unwrap();
+        }
+
+        let records = history(&lexica, 10).await.unwrap();
+        let queries: Vec<&str> = records.iter().map(|r| r.search.query_text.as_str()).collect();
+        assert_eq!(queries, ["miranda", "hearsay"]);
+        assert_eq!(records[0].executions.len(), 1);
+        assert_eq!(records[0].executions[0].execution.status, lexica_core::ExecutionStatus::Completed);
+        assert_eq!(history(&lexica, 1).await.unwrap().len(), 1);
+        lexica.close().await;
     }
 }

@@ -241,6 +241,17 @@ impl Lexica {
         Ok(existed)
     }
 
+    /// Prepares what the first search would otherwise wait for: the built-in demo source's bundle.
+    /// The app calls it in the background at start; failures only log (the search reports them).
+    pub async fn warm_up(&self) {
+        let Ok(Some(demo)) = queries::data_sources::get_by_name(&self.db, db::DEMO_SOURCE_NAME).await else { return };
+        if let Ok(url) = crate::sources::configured_url(&demo)
+            && let Err(e) = self.sources.materialize_demo(&demo, &url).await
+        {
+            tracing::warn!(error = %e, "could not prepare the demo source");
+        }
+    }
+
     /// Runs the source doctor on `name` as it is configured now (see [`doctor`]).
     pub async fn test_source(&self, actor: &User, name: &str) -> Result<DoctorReport> {
         require_admin(actor, "testing a source")?;

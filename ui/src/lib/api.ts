@@ -1,18 +1,59 @@
 // The one place the UI talks to the Tauri shell. Every type crossing the bridge comes from ./bindings/,
 // generated from the Rust definitions by ts-rs (`cargo test`); none is re-declared here.
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 
 import type { AppOverview } from './bindings/AppOverview';
 import type { CoreError } from './bindings/CoreError';
+import type { SearchEvent } from './bindings/SearchEvent';
+import type { SearchId } from './bindings/SearchId';
+import type { SearchModeInput } from './bindings/SearchModeInput';
+import type { SearchOutcome } from './bindings/SearchOutcome';
+import type { SearchRecord } from './bindings/SearchRecord';
+import type { SearchRequest } from './bindings/SearchRequest';
 
 /** Command names, as registered in src-tauri/src/lib.rs and declared in src-tauri/build.rs. */
 export const COMMANDS = {
   appOverview: 'app_overview',
+  checkQuery: 'check_query',
+  search: 'search',
+  cancelSearch: 'cancel_search',
+  searchHistory: 'search_history',
 } as const;
 
 /** The acting user and the sources they may search. Rejects with a {@link CoreError}. */
 export function loadOverview(): Promise<AppOverview> {
   return invoke<AppOverview>(COMMANDS.appOverview);
+}
+
+/**
+ * Checks a query without running it. Resolves when it would parse; rejects with a {@link CoreError} of kind `query`
+ * whose `query` gives the offending span (in characters) and a fix.
+ */
+export async function checkQuery(query: string, mode: SearchModeInput): Promise<void> {
+  await invoke<null>(COMMANDS.checkQuery, { query, mode });
+}
+
+/**
+ * Runs a search. `onEvent` receives its progress on the search's own channel (`started` first, carrying the id that
+ * {@link cancelSearch} takes; `finished` last); the promise resolves with the finished search, or rejects with a
+ * {@link CoreError} (a malformed query, bad filters, no source to search).
+ */
+export function runSearch(
+  request: SearchRequest,
+  onEvent: (event: SearchEvent) => void,
+): Promise<SearchOutcome> {
+  const channel = new Channel<SearchEvent>(onEvent);
+  return invoke<SearchOutcome>(COMMANDS.search, { request, onEvent: channel });
+}
+
+/** Cancels a running search. Resolves false when it was no longer running. */
+export function cancelSearch(searchId: SearchId): Promise<boolean> {
+  return invoke<boolean>(COMMANDS.cancelSearch, { searchId });
+}
+
+/** The acting user's past searches, newest first. */
+export function searchHistory(limit: number): Promise<SearchRecord[]> {
+  return invoke<SearchRecord[]>(COMMANDS.searchHistory, { limit });
 }
 
 /** Whether a rejected command's value is the core's typed error. */

@@ -1,0 +1,175 @@
+// Data the mocked shell answers with, typed by the generated bindings.
+
+/** @typedef {import('../src/lib/bindings/AppOverview.ts').AppOverview} AppOverview */
+/** @typedef {import('../src/lib/bindings/DataSource.ts').DataSource} DataSource */
+/** @typedef {import('../src/lib/bindings/Hit.ts').Hit} Hit */
+/** @typedef {import('../src/lib/bindings/SearchEvent.ts').SearchEvent} SearchEvent */
+/** @typedef {import('../src/lib/bindings/SearchOutcome.ts').SearchOutcome} SearchOutcome */
+/** @typedef {import('../src/lib/bindings/SearchSummary.ts').SearchSummary} SearchSummary */
+/** @typedef {import('../src/lib/bindings/SourceOutcome.ts').SourceOutcome} SourceOutcome */
+/** @typedef {import('../src/lib/bindings/ExecutionStatus.ts').ExecutionStatus} ExecutionStatus */
+
+export const SEARCH_ID = '6b1f2c3d-0000-4000-8000-000000000001';
+
+/**
+ * @param {string} name
+ * @param {string} display_name
+ * @param {Partial<DataSource>} [changes]
+ * @returns {DataSource}
+ */
+function source(name, display_name, changes = {}) {
+  return {
+    id: `00000000-0000-4000-8000-${name.padStart(12, '0').slice(-12)}`,
+    name,
+    display_name,
+    database_url: `sqlite:sources/${name}.sqlite`,
+    source_type: 'sqlite',
+    jurisdiction: null,
+    is_active: true,
+    search_enabled: true,
+    pool_size: 4,
+    acquire_timeout_ms: 5000,
+    query_timeout_ms: 20000,
+    created_at: '2026-11-01T00:00:00Z',
+    updated_at: '2026-11-01T00:00:00Z',
+    credential_updated_at: null,
+    ...changes,
+  };
+}
+
+export const SOURCES = {
+  sample: source('sample_opinions', 'Sample opinions (offline)'),
+  ny: source('ny_appeals', 'NY Court of Appeals', { source_type: 'postgres', jurisdiction: 'NY' }),
+  federal: source('federal_circuits', 'Federal circuits', {
+    source_type: 'postgres',
+    jurisdiction: 'federal',
+  }),
+  archive: source('state_archive', 'State archive', { database_url: null }),
+  closed: source('old_reporter', 'Old reporter', { is_active: false }),
+};
+
+/** @type {AppOverview} */
+export const OVERVIEW = {
+  user: {
+    id: '00000000-0000-4000-8000-00000000aaaa',
+    username: 'jdoe',
+    display_name: 'Jane Doe',
+    is_admin: false,
+    created_at: '2026-11-01T00:00:00Z',
+  },
+  sources: Object.values(SOURCES),
+  searchable: [SOURCES.sample.id, SOURCES.ny.id, SOURCES.federal.id],
+};
+
+/**
+ * @param {DataSource} from
+ * @param {number} opinion_id
+ * @param {string} case_name
+ * @param {number} score
+ * @param {Partial<Hit>} [changes]
+ * @returns {Hit}
+ */
+export function hit(from, opinion_id, case_name, score, changes = {}) {
+  return {
+    sources: [{ source_id: from.id, source_name: from.name, opinion_id }],
+    case_name,
+    citation: `${String(opinion_id)} N.Y.2d ${String(opinion_id * 3)}`,
+    court: 'Court of Appeals of New York',
+    jurisdiction: 'NY',
+    decided_on: '1998-05-12',
+    docket_number: `D-${String(opinion_id)}`,
+    snippet: [
+      { text: 'the ', highlight: false },
+      { text: 'hearsay', highlight: true },
+      { text: ' was admitted over ', highlight: false },
+      { text: 'objection', highlight: true },
+      { text: '.', highlight: false },
+    ],
+    score,
+    ...changes,
+  };
+}
+
+/**
+ * @param {DataSource[]} sources
+ * @returns {SearchEvent}
+ */
+export function started(sources) {
+  return {
+    type: 'started',
+    search_id: SEARCH_ID,
+    sources: sources.map((s, i) => ({
+      source_id: s.id,
+      execution_id: `e0000000-0000-4000-8000-00000000000${String(i)}`,
+      name: s.name,
+      display_name: s.display_name,
+    })),
+  };
+}
+
+/**
+ * @param {DataSource} s
+ * @returns {SearchEvent}
+ */
+export function running(s) {
+  return { type: 'source_running', source_id: s.id };
+}
+
+/**
+ * @param {DataSource} s
+ * @param {ExecutionStatus} status
+ * @param {Hit[]} hits
+ * @param {number} ms
+ * @param {string | null} [error]
+ * @returns {SourceOutcome}
+ */
+export function outcome(s, status, hits, ms, error = null) {
+  return { source_id: s.id, name: s.name, status, results_count: hits.length, execution_time_ms: ms, error };
+}
+
+/**
+ * @param {SourceOutcome} result
+ * @param {Hit[]} hits
+ * @returns {SearchEvent}
+ */
+export function sourceFinished(result, hits) {
+  return { type: 'source_finished', outcome: result, hits };
+}
+
+/**
+ * @param {SourceOutcome[]} outcomes
+ * @param {number} total
+ * @param {number} wall
+ * @returns {SearchSummary}
+ */
+export function summary(outcomes, total, wall) {
+  /** @param {ExecutionStatus} status */
+  const count = (status) => outcomes.filter((o) => o.status === status).length;
+  return {
+    search_id: SEARCH_ID,
+    total_results: total,
+    sources_searched: outcomes.length,
+    completed: count('completed'),
+    failed: count('failed'),
+    timed_out: count('timed_out'),
+    cancelled: count('cancelled'),
+    wall_time_ms: wall,
+    source_time_ms: outcomes.reduce((sum, o) => sum + o.execution_time_ms, 0),
+    partial: count('completed') < outcomes.length,
+  };
+}
+
+/**
+ * The `finished` event and the command's answer for the same search.
+ * @param {SourceOutcome[]} outcomes
+ * @param {Hit[]} hits
+ * @param {number} wall
+ * @returns {{ event: SearchEvent, answer: SearchOutcome }}
+ */
+export function finished(outcomes, hits, wall) {
+  const sum = summary(outcomes, hits.length, wall);
+  return {
+    event: { type: 'finished', summary: sum, hits },
+    answer: { search_id: SEARCH_ID, hits, summary: sum, sources: outcomes },
+  };
+}

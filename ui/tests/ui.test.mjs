@@ -1,0 +1,581 @@
+// The search window in headless Chromium against the built UI, with the shell mocked (see harness.mjs).
+// Run with `npm run test:ui` (builds first).
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+
+import {
+  finished,
+  hit,
+  outcome,
+  OVERVIEW,
+  running,
+  SEARCH_ID,
+  sourceFinished,
+  SOURCES,
+  started,
+} from './fixtures.mjs';
+import { AXE_SOURCE, launchBrowser, openApp, serveDist } from './harness.mjs';
+
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('../src/lib/bindings/SearchEvent.ts').SearchEvent} SearchEvent */
+
+/** @type {Awaited<ReturnType<typeof serveDist>>} */
+let server;
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** @type {Awaited<ReturnType<typeof openApp>> | null} */
+let app = null;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser.close();
+  await server.close();
+});
+
+afterEach(async () => {
+  if (app !== null) {
+    const problems = await app.problems();
+    await app.close();
+    app = null;
+    // Every test runs under the production CSP: nothing may be refused, nothing may throw.
+    assert.deepEqual(problems, []);
+  }
+});
+
+/**
+ * @param {Record<string, import('../src/lib/bindings/QueryProblem.ts').QueryProblem>} [queryProblems]
+ * @returns {Promise<Page>}
+ */
+async function open(queryProblems = {}) {
+  app = await openApp(browser, server.url, { overview: OVERVIEW, queryProblems });
+  return app.page;
+}
+
+/**
+ * @param {Page} page
+ * @param {string} cmd
+ */
+function calls(page, cmd) {
+  return page.evaluate((name) => window.__lexicaMock.state.calls.filter((c) => c.cmd === name), cmd);
+}
+
+/**
+ * @param {Page} page
+ * @param {string} cmd
+ * @param {number} [count]
+ */
+async function waitForCalls(page, cmd, count = 1) {
+  await page.waitForFunction(
+    ([name, n]) => window.__lexicaMock.state.calls.filter((c) => c.cmd === name).length >= Number(n),
+    [cmd, String(count)],
+  );
+  return calls(page, cmd);
+}
+
+/**
+ * @param {Page} page
+ * @param {SearchEvent} event
+ */
+async function emit(page, event) {
+  await page.evaluate((e) => {
+    window.__lexicaMock.emit(e);
+  }, event);
+}
+
+/**
+ * @param {Page} page
+ * @param {unknown} answer
+ */
+async function answer(page, answer) {
+  await page.evaluate((a) => {
+    window.__lexicaMock.answer(a);
+  }, answer);
+}
+
+/**
+ * Types `query` and presses Enter; resolves when the mocked shell has the `search` call.
+ * @param {Page} page
+ * @param {string} query
+ */
+async function search(page, query) {
+  const before = (await calls(page, 'search')).length;
+  await queryBox(page).fill(query);
+  await queryBox(page).press('Enter');
+  const all = await waitForCalls(page, 'search', before + 1);
+  return all[all.length - 1]?.args ?? {};
+}
+
+/** @param {Page} page */
+function queryBox(page) {
+  return page.getByRole('textbox', { name: 'Boolean query' });
+}
+
+/**
+ * @param {Page} page
+ * @param {string} name source name
+ */
+function chip(page, name) {
+  return page.locator(`.chips li[data-source="${name}"]`);
+}
+
+/** @param {Page} page */
+async function resultNames(page) {
+  return page.locator('#results [role="option"] h3').allTextContents();
+}
+
+/** @param {Page} page */
+async function summaryLine(page) {
+  return (
+    await page
+      .getByRole('status')
+      .filter({ hasText: /result/ })
+      .textContent()
+  )
+    ?.replace(/\s+/g, ' ')
+    .trim();
+}
+
+describe('search window', () => {
+  test('search flow: the checked query is sent with the chosen sources, filters and sort, and results are shown', async () => {
+    const page = await open();
+    // The picker: searchable sources on by default; the others listed with their state and no checkbox.
+    for (const s of [SOURCES.sample, SOURCES.ny, SOURCES.federal]) {
+      assert.equal(await page.getByRole('checkbox', { name: s.display_name }).isChecked(), true);
+    }
+    assert.equal(await page.getByRole('checkbox', { name: SOURCES.archive.display_name }).count(), 0);
+    assert.match((await page.locator('.picker').textContent()) ?? '', /State archive\s*Not configured/);
+    assert.match((await page.locator('.picker').textContent()) ?? '', /Old reporter\s*Inactive/);
+
+    await page.getByRole('checkbox', { name: SOURCES.federal.display_name }).uncheck();
+    await page.getByLabel('Court', { exact: true }).fill('Court of Appeals of New York');
+    await page.getByLabel('Jurisdiction').fill('NY, federal');
+    await page.getByLabel('Decided from').fill('1990-01-01');
+    await page.getByLabel('Sort by').selectOption('newest');
+
+    // As-you-type checking (debounced) asks the shell, before any search is sent.
+    await queryBox(page).fill('hearsay /p object!');
+    const checks = await waitForCalls(page, 'check_query');
+    assert.deepEqual(checks[0]?.args, { query: 'hearsay /p object!', mode: 'boolean' });
+    assert.equal((await calls(page, 'search')).length, 0);
+
+    await queryBox(page).press('Enter');
+    const [call] = await waitForCalls(page, 'search');
+    const args = call?.args ?? {};
+    assert.deepEqual(args.request, {
+      query: 'hearsay /p object!',
+      mode: 'boolean',
+      sources: ['sample_opinions', 'ny_appeals'],
+      filters: {
+        courts: ['Court of Appeals of New York'],
+        jurisdictions: ['NY', 'federal'],
+        from: '1990-01-01',
+      },
+      sort: 'newest',
+    });
+    assert.match(String(args.onEvent), /^__CHANNEL__:\d+$/, 'progress comes on a per-search channel');
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).isVisible(), true);
+
+    const a = hit(SOURCES.sample, 11, 'People v. Ortiz', 0.9, {
+      // Opinion text is text: markup in it is shown, never parsed.
+      snippet: [
+        { text: 'held that <b>', highlight: false },
+        { text: 'hearsay', highlight: true },
+        { text: '</b> over objection', highlight: false },
+      ],
+    });
+    const b = hit(SOURCES.ny, 7, 'Matter of Grant', 0.5, {
+      docket_number: 'No. 2004-17',
+      decided_on: '2004-02-03',
+    });
+    const outcomes = [
+      outcome(SOURCES.sample, 'completed', [a], 12),
+      outcome(SOURCES.ny, 'completed', [b], 95),
+    ];
+    await emit(page, started([SOURCES.sample, SOURCES.ny]));
+    await emit(page, running(SOURCES.sample));
+    await emit(page, running(SOURCES.ny));
+    await emit(page, sourceFinished(outcomes[0] ?? assert.fail(), [a]));
+    await emit(page, sourceFinished(outcomes[1] ?? assert.fail(), [b]));
+    const end = finished(outcomes, [b, a], 120);
+    await emit(page, end.event);
+    await answer(page, end.answer);
+
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    assert.equal(await summaryLine(page), '2 results from 2 of 2 sources in 120 ms');
+    assert.deepEqual(await resultNames(page), ['Matter of Grant', 'People v. Ortiz']);
+    const second = page.locator('#results [role="option"]').nth(1);
+    assert.equal(
+      (await second.locator('.meta').textContent())?.trim(),
+      '11 N.Y.2d 33 · Court of Appeals of New York · 1998-05-12 · No. D-11',
+    );
+    assert.equal(await second.locator('.badge').textContent(), 'Sample opinions (offline)');
+    assert.equal(await second.locator('.snippet').textContent(), 'held that <b>hearsay</b> over objection');
+    assert.deepEqual(await second.locator('.snippet mark').allTextContents(), ['hearsay']);
+    assert.equal(await second.locator('.snippet b').count(), 0);
+    const first = page.locator('#results [role="option"]').first();
+    assert.equal(
+      (await first.locator('.meta').textContent())?.trim(),
+      '7 N.Y.2d 21 · Court of Appeals of New York · 2004-02-03 · No. 2004-17',
+    );
+  });
+
+  test('live status chips: pending → running (elapsed) → completed / failed / timed out / cancelled', async () => {
+    const page = await open();
+    await search(page, 'hearsay');
+    const [s, n, f, x] = [SOURCES.sample, SOURCES.ny, SOURCES.federal, SOURCES.closed];
+    await emit(page, started([s, n, f, x]));
+    for (const source of [s, n, f, x]) {
+      assert.equal(await chip(page, source.name).getAttribute('data-status'), 'pending');
+      assert.match((await chip(page, source.name).textContent()) ?? '', /Waiting/);
+    }
+
+    await emit(page, running(s));
+    await emit(page, running(n));
+    await emit(page, running(f));
+    assert.equal(await chip(page, s.name).getAttribute('data-status'), 'running');
+    // The elapsed time counts up while the source runs.
+    await page.waitForFunction((name) => {
+      const text = document.querySelector(`.chips li[data-source="${name}"]`)?.textContent ?? '';
+      const ms = /Searching (\d+) ms/.exec(text);
+      return ms !== null && Number(ms[1]) >= 200;
+    }, s.name);
+
+    await emit(
+      page,
+      sourceFinished(outcome(s, 'completed', [hit(s, 1, 'A v. B', 0.4), hit(s, 2, 'C v. D', 0.3)], 45), []),
+    );
+    assert.equal(await chip(page, s.name).getAttribute('data-status'), 'completed');
+    assert.match(
+      (await chip(page, s.name).textContent()) ?? '',
+      /Sample opinions \(offline\): 2 results · 45 ms/,
+    );
+
+    const reason = 'cannot connect to db.example:5432: connection refused; check the host and port';
+    await emit(page, sourceFinished(outcome(n, 'failed', [], 30, reason), []));
+    await emit(page, sourceFinished(outcome(f, 'timed_out', [], 30000, 'no answer before the deadline'), []));
+    await emit(page, sourceFinished(outcome(x, 'cancelled', [], 0), []));
+    assert.equal(await chip(page, n.name).getAttribute('data-status'), 'failed');
+    assert.equal(await chip(page, f.name).getAttribute('data-status'), 'timed_out');
+    assert.equal(await chip(page, x.name).getAttribute('data-status'), 'cancelled');
+    assert.match((await chip(page, f.name).textContent()) ?? '', /Timed out/);
+
+    // The failure's reason: on hover (title) and on click (shown below the chips).
+    const failed = chip(page, n.name).getByRole('button');
+    assert.equal(await failed.getAttribute('title'), reason);
+    assert.equal(await failed.getAttribute('aria-expanded'), 'false');
+    await failed.click();
+    assert.equal(await failed.getAttribute('aria-expanded'), 'true');
+    assert.match(
+      (await page.locator('#chip-reason').textContent()) ?? '',
+      /NY Court of Appeals — failed: cannot connect/,
+    );
+    await failed.click();
+    assert.equal((await page.locator('#chip-reason').textContent())?.trim(), '');
+
+    const outcomes = [
+      outcome(s, 'completed', [hit(s, 1, 'A v. B', 0.4), hit(s, 2, 'C v. D', 0.3)], 45),
+      outcome(n, 'failed', [], 30, reason),
+      outcome(f, 'timed_out', [], 30000, 'no answer before the deadline'),
+      outcome(x, 'cancelled', [], 0),
+    ];
+    const end = finished(outcomes, [hit(s, 1, 'A v. B', 0.4), hit(s, 2, 'C v. D', 0.3)], 30010);
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    assert.equal(
+      await summaryLine(page),
+      '2 results from 1 of 4 sources in 30.0 s Partial — 3 sources did not complete (1 failed, 1 timed out, 1 cancelled)',
+    );
+    assert.equal(await page.locator('.partial strong').textContent(), 'Partial');
+  });
+
+  test('results appear as each source answers, then the merged list replaces them on finished', async () => {
+    const page = await open();
+    await search(page, 'hearsay /p object!');
+    const [s, n] = [SOURCES.sample, SOURCES.ny];
+    await emit(page, started([s, n]));
+    await emit(page, running(s));
+    await emit(page, running(n));
+
+    const fromSample = [hit(s, 1, 'People v. Ortiz', 0.7), hit(s, 2, 'People v. Lee', 0.2)];
+    await emit(page, sourceFinished(outcome(s, 'completed', fromSample, 10), fromSample));
+    assert.deepEqual(await resultNames(page), ['People v. Ortiz', 'People v. Lee']);
+    assert.match((await summaryLine(page)) ?? '', /Searching… 2 results so far from 1 of 2 sources/);
+
+    // The same opinion (Ortiz) from the second source, and one more: shown at once, best first.
+    const fromNy = [hit(n, 40, 'People v. Ortiz', 0.8), hit(n, 41, 'Matter of Grant', 0.5)];
+    await emit(page, sourceFinished(outcome(n, 'completed', fromNy, 80), fromNy));
+    assert.deepEqual(await resultNames(page), [
+      'People v. Ortiz',
+      'People v. Ortiz',
+      'Matter of Grant',
+      'People v. Lee',
+    ]);
+
+    // The merged list: deduplicated by citation, one hit held by both sources.
+    const ortiz = hit(s, 1, 'People v. Ortiz', 0.8, {
+      sources: [
+        { source_id: s.id, source_name: s.name, opinion_id: 1 },
+        { source_id: n.id, source_name: n.name, opinion_id: 40 },
+      ],
+    });
+    const merged = [ortiz, hit(n, 41, 'Matter of Grant', 0.5), hit(s, 2, 'People v. Lee', 0.2)];
+    const end = finished(
+      [outcome(s, 'completed', fromSample, 10), outcome(n, 'completed', fromNy, 80)],
+      merged,
+      85,
+    );
+    await emit(page, end.event);
+    assert.deepEqual(await resultNames(page), ['People v. Ortiz', 'Matter of Grant', 'People v. Lee']);
+    assert.deepEqual(
+      await page.locator('#results [role="option"]').first().locator('.badge').allTextContents(),
+      ['Sample opinions (offline)', 'NY Court of Appeals'],
+    );
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    assert.deepEqual(await resultNames(page), ['People v. Ortiz', 'Matter of Grant', 'People v. Lee']);
+    assert.equal(await summaryLine(page), '3 results from 2 of 2 sources in 85 ms');
+  });
+
+  test('a malformed query shows its problem at the right position and nothing is sent', async () => {
+    // 𝔖 is one character but two UTF-16 units: the core counts characters.
+    const bad = '𝔖 hearsay /p (object';
+    const open_ = Array.from(bad).indexOf('(');
+    const dangling = 'hearsay AND';
+    const page = await open({
+      [bad]: {
+        char_start: open_,
+        char_end: open_ + 1,
+        message: 'this `(` is never closed',
+        fix: 'add a `)` where the group ends, or remove this `(`',
+      },
+      [dangling]: {
+        char_start: 11,
+        char_end: 11,
+        message: '`AND` needs a term after it',
+        fix: 'add a term after `AND`, or remove it',
+      },
+    });
+
+    await queryBox(page).fill(bad);
+    await page.locator('.problem').waitFor();
+    assert.equal(await page.locator('.problem-message').textContent(), 'this `(` is never closed');
+    assert.equal(await page.locator('.problem-where mark').textContent(), '(');
+    assert.equal(await page.locator('.problem-where code').textContent(), bad);
+    const before = await page
+      .locator('.problem-where code')
+      .evaluate((code) =>
+        code.firstChild?.nodeType === Node.TEXT_NODE ? code.firstChild.textContent : null,
+      );
+    assert.equal(before, '𝔖 hearsay /p ');
+    assert.equal(
+      await page.locator('.problem-fix').textContent(),
+      'add a `)` where the group ends, or remove this `(`',
+    );
+    assert.equal(await queryBox(page).getAttribute('aria-invalid'), 'true');
+
+    // Enter sends nothing while the query has a problem.
+    await queryBox(page).press('Enter');
+    await page.waitForTimeout(150);
+    assert.equal((await calls(page, 'search')).length, 0);
+
+    // "Select it in the query" selects the `(` (UTF-16 offsets 14..15, not the character index 13).
+    await page.getByRole('button', { name: 'Select it in the query' }).click();
+    const selection = await queryBox(page).evaluate((input) =>
+      input instanceof HTMLInputElement ? [input.selectionStart, input.selectionEnd] : [],
+    );
+    assert.deepEqual(selection, [open_ + 1, open_ + 2]);
+    assert.equal(await queryBox(page).evaluate((input) => input === document.activeElement), true);
+
+    // A problem at the very end (something missing) is pointed at with a caret.
+    await queryBox(page).fill(dangling);
+    await page.locator('.problem-message', { hasText: 'needs a term' }).waitFor();
+    assert.equal(await page.locator('.problem-where mark').textContent(), '‸(here)');
+
+    // Fixed: the problem goes away.
+    await queryBox(page).fill('hearsay AND objection');
+    await page.locator('.problem').waitFor({ state: 'detached' });
+    assert.equal(await queryBox(page).getAttribute('aria-invalid'), 'false');
+    assert.equal((await calls(page, 'search')).length, 0);
+  });
+
+  test('the core refusing a search (e.g. a query error found only then) is shown', async () => {
+    const page = await open();
+    await search(page, 'hearsay');
+    await page.evaluate(() => {
+      window.__lexicaMock.refuse({
+        kind: 'query',
+        message: 'bad',
+        fields: [],
+        query: { char_start: 0, char_end: 7, message: '`hearsay` is not allowed here', fix: 'try again' },
+      });
+    });
+    await page.locator('.problem-message', { hasText: 'is not allowed here' }).waitFor();
+    assert.equal(await page.locator('.problem-where mark').textContent(), 'hearsay');
+
+    await search(page, 'miranda');
+    await page.evaluate(() => {
+      window.__lexicaMock.refuse({
+        kind: 'refused',
+        message: '`jdoe` has no source to search yet',
+        fields: [],
+      });
+    });
+    assert.equal(await page.getByRole('alert').textContent(), '`jdoe` has no source to search yet');
+  });
+
+  test('cancel: the Cancel button and Esc send cancel_search with the search id', async () => {
+    const page = await open();
+    const [s, n] = [SOURCES.sample, SOURCES.ny];
+
+    // The button.
+    await search(page, 'hearsay');
+    await emit(page, started([s, n]));
+    await emit(page, running(s));
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    assert.deepEqual((await waitForCalls(page, 'cancel_search'))[0]?.args, { searchId: SEARCH_ID });
+    assert.equal(await page.getByRole('button', { name: 'Cancelling…' }).isDisabled(), true);
+    const outcomes = [outcome(s, 'cancelled', [], 5), outcome(n, 'cancelled', [], 0)];
+    await emit(page, sourceFinished(outcomes[0] ?? assert.fail(), []));
+    await emit(page, sourceFinished(outcomes[1] ?? assert.fail(), []));
+    const end = finished(outcomes, [], 6);
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    assert.match(
+      (await summaryLine(page)) ?? '',
+      /0 results from 0 of 2 sources .* Partial — 2 sources did not complete \(2 cancelled\)/,
+    );
+
+    // Esc.
+    await search(page, 'hearsay');
+    await emit(page, started([s, n]));
+    await page.keyboard.press('Escape');
+    assert.deepEqual((await waitForCalls(page, 'cancel_search', 2))[1]?.args, { searchId: SEARCH_ID });
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    // Esc before the search has said its id: the cancel goes out as soon as it does.
+    await search(page, 'hearsay');
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(100);
+    assert.equal((await calls(page, 'cancel_search')).length, 2);
+    await emit(page, started([s, n]));
+    assert.deepEqual((await waitForCalls(page, 'cancel_search', 3))[2]?.args, { searchId: SEARCH_ID });
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    // Esc with no search running sends nothing.
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(100);
+    assert.equal((await calls(page, 'cancel_search')).length, 3);
+  });
+
+  test('keyboard: Enter searches, ↓/↑ (and Home/End) move through the results, ↑ at the top returns to the box', async () => {
+    const page = await open();
+    await search(page, 'hearsay');
+    const s = SOURCES.sample;
+    const hits = [
+      hit(s, 1, 'First v. One', 0.9),
+      hit(s, 2, 'Second v. Two', 0.8),
+      hit(s, 3, 'Third v. Three', 0.7),
+    ];
+    const end = finished([outcome(s, 'completed', hits, 9)], hits, 10);
+    await emit(page, started([s]));
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    const focused = () =>
+      page.evaluate(() => {
+        const element = document.activeElement;
+        return element?.getAttribute('role') === 'option'
+          ? (element.querySelector('h3')?.textContent ?? '')
+          : (element?.id ?? '');
+      });
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(), 'First v. One');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(), 'Second v. Two');
+    assert.equal(
+      await page.getByRole('option', { name: 'Second v. Two' }).getAttribute('aria-selected'),
+      'true',
+    );
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(), 'Third v. Three', 'stays on the last result');
+    await page.keyboard.press('Home');
+    assert.equal(await focused(), 'First v. One');
+    await page.keyboard.press('End');
+    assert.equal(await focused(), 'Third v. Three');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(), 'Second v. Two');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await focused(), 'query');
+
+    // Tab from the box reaches the current result (one tab stop for the list).
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await queryBox(page).focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Second v. Two');
+
+    // Enter in the box searches again.
+    await queryBox(page).fill('miranda');
+    await queryBox(page).press('Enter');
+    const again = (await waitForCalls(page, 'search', 2))[1];
+    const request = /** @type {{ query: string } | undefined} */ (again?.args.request);
+    assert.equal(request?.query, 'miranda');
+    await answer(page, end.answer);
+  });
+
+  test('accessibility: no serious or critical axe violations, idle and with results, chips and a query problem', async () => {
+    const bad = 'hearsay /p (object';
+    const page = await open({
+      [bad]: { char_start: 11, char_end: 12, message: 'this `(` is never closed', fix: 'add a `)`' },
+    });
+    await page.evaluate(AXE_SOURCE);
+    const audit = async () => {
+      const result = await page.evaluate(() =>
+        window.axe.run(document, {
+          resultTypes: ['violations'],
+          runOnly: ['wcag2a', 'wcag2aa', 'best-practice'],
+        }),
+      );
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map(
+          (v) =>
+            `${v.id} (${String(v.impact)}): ${v.help} at ${JSON.stringify(v.nodes.map((node) => node.target))}`,
+        );
+    };
+    assert.deepEqual(await audit(), []);
+
+    const [s, n] = [SOURCES.sample, SOURCES.ny];
+    await search(page, 'hearsay');
+    await emit(page, started([s, n]));
+    await emit(page, running(s));
+    const hits = [hit(s, 1, 'People v. Ortiz', 0.7)];
+    await emit(page, sourceFinished(outcome(s, 'completed', hits, 10), hits));
+    assert.deepEqual(await audit(), [], 'while searching');
+    const end = finished(
+      [outcome(s, 'completed', hits, 10), outcome(n, 'failed', [], 3, 'refused')],
+      hits,
+      12,
+    );
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    await chip(page, n.name).getByRole('button').click();
+    await queryBox(page).fill(bad);
+    await page.locator('.problem').waitFor();
+    assert.deepEqual(await audit(), [], 'with results, an opened failure and a query problem');
+  });
+});
