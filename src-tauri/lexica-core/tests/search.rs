@@ -431,3 +431,36 @@ async fn concurrent_searches_queue_for_connections_instead_of_failing() {
     assert_eq!(history.len(), 32);
     assert!(history.iter().flat_map(|r| &r.executions).all(|e| e.execution.status == ExecutionStatus::Completed));
 }
+
+#[tokio::test]
+async fn a_hit_opens_whole_with_the_terms_marked_and_exports_as_csv() {
+    let Some(f) = fixture().await else { return };
+    let (_d, lexica, admin) = install(f).await;
+    let out = search(&lexica, &admin, &request("hearsay /p object!")).await;
+    let hit = out.hits.first().expect("a hit");
+    for source in &hit.sources {
+        let doc = lexica
+            .open_opinion(
+                &admin,
+                source.source_id,
+                source.opinion_id,
+                Some(("hearsay /p object!", SearchModeInput::Boolean)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(doc.case_name, hit.case_name);
+        assert!(doc.paragraphs.len() > 3);
+        assert!(doc.highlights >= 2, "{}", doc.highlights);
+        let marked: Vec<String> =
+            doc.paragraphs.iter().flatten().filter(|p| p.highlight).map(|p| p.text.to_lowercase()).collect();
+        assert!(marked.iter().any(|w| w == "hearsay") && marked.iter().any(|w| w.starts_with("object")), "{marked:?}");
+    }
+    // Someone without the grant cannot read it.
+    let clerk = lexica.add_user(&admin, "clerk2", None, false).await.unwrap();
+    let s = &hit.sources[0];
+    assert!(lexica.open_opinion(&clerk, s.source_id, s.opinion_id, None).await.is_err());
+
+    let csv = lexica_core::search::export::to_csv(&out.hits);
+    assert_eq!(csv.matches("\r\n").count(), out.hits.len() + 1, "a header and one record per hit");
+    assert!(csv.starts_with("case_name,citation,court,decided_on,docket_number,sources,score,snippet\r\n"));
+}

@@ -11,10 +11,14 @@
 //! - [`score`]: one relevance scale across PostgreSQL and SQLite sources.
 //! - [`snippet`]: highlighted snippets as plain-text parts.
 //! - [`citation`]: citation normalization with the reporters database.
+//! - [`reader`]: one opinion, whole, with the search's terms marked.
+//! - [`export`]: results as CSV.
 
 pub mod citation;
 mod execution;
+pub mod export;
 pub mod merge;
+pub mod reader;
 pub mod score;
 pub mod snippet;
 
@@ -217,11 +221,8 @@ impl Lexica {
         events: EventSink,
     ) -> Result<SearchOutcome> {
         let started = Instant::now();
-        let mode = match request.mode {
-            SearchModeInput::Boolean => lexica_query::Mode::Boolean,
-            SearchModeInput::Statements => lexica_query::Mode::Statements,
-        };
-        let query = lexica_query::parse(&request.query, mode).map_err(|e| Error::Query(Box::new(e)))?;
+        let query =
+            lexica_query::parse(&request.query, query_mode(request.mode)).map_err(|e| Error::Query(Box::new(e)))?;
         let filters = query_filters(&request.filters)?;
         let sources = self.sources_for(actor, &request.sources).await?;
         let deadline =
@@ -338,6 +339,14 @@ impl Lexica {
         require_admin(actor, "viewing another user's sources")?;
         let user = crate::lexica::find_user(self.db(), username).await?;
         self.accessible_sources(&user).await
+    }
+}
+
+/// The language's mode for a request's mode.
+pub(crate) fn query_mode(mode: SearchModeInput) -> lexica_query::Mode {
+    match mode {
+        SearchModeInput::Boolean => lexica_query::Mode::Boolean,
+        SearchModeInput::Statements => lexica_query::Mode::Statements,
     }
 }
 
