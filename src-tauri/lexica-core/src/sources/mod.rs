@@ -12,6 +12,7 @@ pub mod doctor;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
@@ -89,7 +90,11 @@ struct Cached {
     pool: SourcePool,
     /// Whether a password from the keychain went into the pool's options (for error wording).
     password_sent: bool,
+    probe: Probe,
 }
+
+/// The one connection check of a new PostgreSQL pool, shared by everyone who asks for it meanwhile.
+type Probe = Arc<tokio::sync::OnceCell<std::result::Result<(), String>>>;
 
 impl SourceRegistry {
     pub fn new(home: PathBuf, keychain: Keychain) -> SourceRegistry {
@@ -104,25 +109,33 @@ impl SourceRegistry {
     }
 
     async fn cached(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
-        let (pool, password_sent) = self.cached_unprobed(source).await?;
-        if let SourcePool::Postgres(pg) = &pool
-            && pg.size() == 0
-            && let Err(e) = self.probe(source, pg, password_sent).await
-        {
-            // Forget the pool: the next call re-reads the password and settings, so a
-            // password fixed outside Lexica (or a server brought back) just works.
-            self.pools.lock().await.remove(&source.id);
-            return Err(e);
+        let (pool, password_sent, probe) = self.cached_unprobed(source).await?;
+        if let SourcePool::Postgres(pg) = &pool {
+            // Every caller of a new pool waits for the same single probe.
+            let outcome = probe.get_or_init(|| self.probe(source, pg, password_sent)).await;
+            if let Err(message) = outcome {
+                // Forget the pool: the next call re-reads the password and settings, so a
+                // password fixed outside Lexica (or a server brought back) just works.
+                let mut pools = self.pools.lock().await;
+                if pools.get(&source.id).is_some_and(|c| Arc::ptr_eq(&c.probe, &probe)) {
+                    pools.remove(&source.id);
+                }
+                return Err(Error::Source { name: source.name.clone(), message: message.clone() });
+            }
         }
         Ok((pool, password_sent))
     }
 
-    /// Opens one connection outside the pool when the pool holds none. sqlx's pool retries a
-    /// refused connection until the acquire timeout (it assumes a server still starting) and then
-    /// reports only "timed out"; a lawyer should hear at once that a source is down, and why.
-    async fn probe(&self, source: &DataSource, pool: &PgPool, password_sent: bool) -> Result<()> {
+    /// Opens one connection outside a new pool before it is used. sqlx's pool retries a refused
+    /// connection until the acquire timeout (it assumes a server still starting) and then reports
+    /// only "timed out"; a lawyer should hear at once that a source is down, and why.
+    async fn probe(&self, source: &DataSource, pool: &PgPool, password_sent: bool) -> std::result::Result<(), String> {
         use sqlx::{ConnectOptions, Connection};
-        let url = configured_url(source)?;
+        let url = match configured_url(source) {
+            Ok(url) => url,
+            Err(Error::Source { message, .. }) => return Err(message),
+            Err(other) => return Err(other.to_string()),
+        };
         let attempt = tokio::time::timeout(CONNECT_TIMEOUT, pool.connect_options().connect()).await;
         let error = match attempt {
             Ok(Ok(conn)) => {
@@ -134,7 +147,7 @@ impl SourceRegistry {
                 format!("no answer within {} s; check the host, the port and any firewall", CONNECT_TIMEOUT.as_secs())
             }
         };
-        Err(Error::Source { name: source.name.clone(), message: error })
+        Err(error)
     }
 
     /// Builds the demo source's bundle the first time it is needed (from the opinions embedded in
@@ -164,7 +177,7 @@ impl SourceRegistry {
         Ok(())
     }
 
-    async fn cached_unprobed(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
+    async fn cached_unprobed(&self, source: &DataSource) -> Result<(SourcePool, bool, Probe)> {
         if !source.is_active {
             return Err(Error::Source {
                 name: source.name.clone(),
@@ -179,14 +192,15 @@ impl SourceRegistry {
             && c.stamp == stamp
             && !c.pool.is_closed()
         {
-            return Ok((c.pool.clone(), c.password_sent));
+            return Ok((c.pool.clone(), c.password_sent, c.probe.clone()));
         }
         let (pool, password_sent) = self.build(source, &url).await?;
-        if let Some(old) = pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent }) {
+        let probe = Probe::default();
+        if let Some(old) = pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() }) {
             tracing::info!(source = %source.name, "source settings changed: new pool; the old one closes when its searches finish");
             tokio::spawn(async move { old.pool.close().await });
         }
-        Ok((pool, password_sent))
+        Ok((pool, password_sent, probe))
     }
 
     /// Counts the source's opinions through its pool: the cheapest query that proves the source
