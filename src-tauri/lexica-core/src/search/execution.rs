@@ -328,8 +328,9 @@ fn candidate_limit(plan: &Plan, rescoring: bool) -> u32 {
     }
 }
 
-/// The row fields of a hit before snippets.
-struct Row_ {
+/// The row fields of a hit before snippets (the same columns in both kinds of source).
+#[derive(sqlx::FromRow)]
+struct HitRow {
     id: i64,
     case_name: String,
     citation: Option<String>,
@@ -377,15 +378,15 @@ async fn postgres_hits(
         }
     }
     let ids: Vec<i64> = scored.iter().map(|(id, _)| *id).collect();
-    let details = sqlx::query(
-        "SELECT id, case_name, citation, court, jurisdiction, decided_on::text, docket_number FROM opinions WHERE id = ANY($1)",
+    let rows: Vec<HitRow> = sqlx::query_as(
+        "SELECT id, case_name, citation, court, jurisdiction, decided_on::text AS decided_on, docket_number
+         FROM opinions WHERE id = ANY($1)",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
-    let rows: Vec<Row_> = details.iter().map(row_of).collect::<Result<_, _>>()?;
-    let (terms, words) = highlight_words(&shared.query);
-    let paragraphs: Vec<(i64, String)> = if words.is_empty() {
+    let terms = snippet::body_terms(&shared.query);
+    let paragraphs: Vec<(i64, String)> = if terms.is_empty() {
         sqlx::query_as(
             "SELECT opinion_id, body FROM opinion_paragraphs WHERE opinion_id = ANY($1) AND paragraph_no = 0",
         )
@@ -398,7 +399,7 @@ async fn postgres_hits(
              WHERE opinion_id = ANY($1) AND search_vector @@ $2::tsquery ORDER BY opinion_id, paragraph_no",
         )
         .bind(&ids)
-        .bind(tsquery_of(&words))
+        .bind(tsquery_of(&terms))
         .fetch_all(&mut **tx)
         .await?
     };
@@ -457,16 +458,15 @@ async fn sqlite_hits(
     scored.truncate(MAX_RESULTS);
     let ids_json =
         serde_json::to_string(&scored.iter().map(|(id, _)| *id).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into());
-    let details = sqlx::query(
+    let rows: Vec<HitRow> = sqlx::query_as(
         "SELECT id, case_name, citation, court, jurisdiction, decided_on, docket_number FROM opinions
          WHERE id IN (SELECT value FROM json_each(?1))",
     )
     .bind(&ids_json)
     .fetch_all(&mut *conn)
     .await?;
-    let rows: Vec<Row_> = details.iter().map(row_of).collect::<Result<_, _>>()?;
-    let (terms, words) = highlight_words(&shared.query);
-    let paragraphs: Vec<(i64, String)> = if words.is_empty() {
+    let terms = snippet::body_terms(&shared.query);
+    let paragraphs: Vec<(i64, String)> = if terms.is_empty() {
         sqlx::query_as(
             "SELECT opinion_id, body FROM opinion_paragraphs WHERE paragraph_no = 0 AND opinion_id IN (SELECT value FROM json_each(?1))",
         )
@@ -481,7 +481,7 @@ async fn sqlite_hits(
              ORDER BY op.opinion_id, op.paragraph_no",
         )
         .bind(&ids_json)
-        .bind(fts_match_of(&words))
+        .bind(fts_match_of(&terms))
         .fetch_all(&mut *conn)
         .await?;
         let mut first: Vec<(i64, String)> = Vec::new();
@@ -495,71 +495,42 @@ async fn sqlite_hits(
     Ok(assemble(source, &scored, rows, paragraphs, &terms))
 }
 
-fn row_of<R: Row>(row: &R) -> Result<Row_, sqlx::Error>
-where
-    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
-    for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
-    usize: sqlx::ColumnIndex<R>,
-{
-    Ok(Row_ {
-        id: row.try_get(0)?,
-        case_name: row.try_get(1)?,
-        citation: row.try_get(2)?,
-        court: row.try_get(3)?,
-        jurisdiction: row.try_get(4)?,
-        decided_on: row.try_get(5)?,
-        docket_number: row.try_get(6)?,
-    })
+/// An OR of the highlight words for one backend's full-text syntax (the forms are
+/// Lexica-normalized words, alphanumeric only, and the result is bound as a parameter).
+fn any_of(
+    words: &[lexica_query::HighlightWord],
+    exact: fn(&str) -> String,
+    prefix: fn(&str) -> String,
+    or: &str,
+) -> String {
+    let mut parts = Vec::new();
+    for w in words {
+        if w.prefix {
+            parts.extend(w.forms.first().map(|f| prefix(f)));
+        } else {
+            parts.extend(w.forms.iter().map(|f| exact(f)));
+        }
+    }
+    parts.join(or)
 }
 
-/// Highlight words for body snippets (field-restricted terms are not looked for in the body),
-/// and the flat list used to find the paragraph to show.
-fn highlight_words(query: &Query) -> (Vec<lexica_query::HighlightWord>, Vec<lexica_query::HighlightWord>) {
-    let all: Vec<lexica_query::HighlightWord> =
-        query.highlight_terms().into_iter().filter(|h| h.field.is_none()).flat_map(|h| h.words).collect();
-    (all.clone(), all)
-}
-
-/// An OR tsquery of highlight words (their forms are Lexica-normalized words: alphanumeric only).
 fn tsquery_of(words: &[lexica_query::HighlightWord]) -> String {
-    let mut parts = Vec::new();
-    for w in words {
-        if w.prefix {
-            if let Some(f) = w.forms.first() {
-                parts.push(format!("'{f}':*"));
-            }
-        } else {
-            parts.extend(w.forms.iter().map(|f| format!("'{f}'")));
-        }
-    }
-    parts.join(" | ")
+    any_of(words, |f| format!("'{f}'"), |f| format!("'{f}':*"), " | ")
 }
 
-/// The same as an FTS5 MATCH expression.
 fn fts_match_of(words: &[lexica_query::HighlightWord]) -> String {
-    let mut parts = Vec::new();
-    for w in words {
-        if w.prefix {
-            if let Some(f) = w.forms.first() {
-                parts.push(format!("\"{f}\"*"));
-            }
-        } else {
-            parts.extend(w.forms.iter().map(|f| format!("\"{f}\"")));
-        }
-    }
-    parts.join(" OR ")
+    any_of(words, |f| format!("\"{f}\""), |f| format!("\"{f}\"*"), " OR ")
 }
 
 /// Hits in score order with their details and snippets.
 fn assemble(
     source: &DataSource,
     scored: &[(i64, f64)],
-    rows: Vec<Row_>,
+    rows: Vec<HitRow>,
     paragraphs: Vec<(i64, String)>,
     terms: &[lexica_query::HighlightWord],
 ) -> Vec<Hit> {
-    let mut by_id: std::collections::HashMap<i64, Row_> = rows.into_iter().map(|r| (r.id, r)).collect();
+    let mut by_id: std::collections::HashMap<i64, HitRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     let snippets: std::collections::HashMap<i64, String> = paragraphs.into_iter().collect();
     let mut hits = Vec::with_capacity(scored.len());
     for (id, score) in scored {

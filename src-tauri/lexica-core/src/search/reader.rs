@@ -47,13 +47,9 @@ impl Lexica {
             .find(|s| s.id == source_id)
             .ok_or_else(|| Error::Refused("that source is not one you can search now".into()))?;
         let terms: Vec<lexica_query::HighlightWord> = match query {
-            Some((text, mode)) => lexica_query::parse(text, query_mode(mode))
-                .map_err(|e| Error::Query(Box::new(e)))?
-                .highlight_terms()
-                .into_iter()
-                .filter(|h| h.field.is_none())
-                .flat_map(|h| h.words)
-                .collect(),
+            Some((text, mode)) => super::snippet::body_terms(
+                &lexica_query::parse(text, query_mode(mode)).map_err(|e| Error::Query(Box::new(e)))?,
+            ),
             None => Vec::new(),
         };
         let pool = self.source_pool(&source).await?;

@@ -46,6 +46,12 @@ pub fn word_spans(text: &str) -> Vec<(usize, usize, String)> {
     out
 }
 
+/// The words to mark in opinion text: every non-excluded term of the query that is searched in
+/// the body (field-restricted terms are looked for in their field, not in the text).
+pub fn body_terms(query: &lexica_query::Query) -> Vec<HighlightWord> {
+    query.highlight_terms().into_iter().filter(|h| h.field.is_none()).flat_map(|h| h.words).collect()
+}
+
 /// Whether a normalized word is one of the highlighted terms.
 pub fn is_highlighted(word: &str, terms: &[HighlightWord]) -> bool {
     terms.iter().any(|t| {

@@ -196,7 +196,9 @@ impl SourceRegistry {
         }
         let (pool, password_sent) = self.build(source, &url).await?;
         let probe = Probe::default();
-        if let Some(old) = pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() }) {
+        if let Some(old) =
+            pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() })
+        {
             tracing::info!(source = %source.name, "source settings changed: new pool; the old one closes when its searches finish");
             tokio::spawn(async move { old.pool.close().await });
         }
