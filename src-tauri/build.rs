@@ -6,7 +6,8 @@
 //! out of the search window. Every `#[tauri::command]` registered in `src/lib.rs` must be listed here.
 
 /// The commands the shell exposes, each granted per window in `capabilities/*.json`.
-const COMMANDS: &[&str] = &["app_overview", "check_query", "search", "cancel_search", "search_history"];
+const COMMANDS: &[&str] =
+    &["app_overview", "check_query", "search", "cancel_search", "search_history", "open_opinion", "export_results"];
 
 fn main() {
     let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -5,10 +5,14 @@
 //! core's `Error` serializes to exactly that shape; the shell uses the `ErrorReport` form because a start-up failure
 //! is reported again on every call and must be cloned.
 
+use std::fs::OpenOptions;
+use std::io::{ErrorKind as IoErrorKind, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lexica_core::search::{SearchEvent, SearchModeInput, SearchOutcome, SearchRequest};
-use lexica_core::{DataSource, ErrorReport, Lexica, SearchId, SearchRecord, SourceId, User};
+use lexica_core::search::reader::OpinionDocument;
+use lexica_core::search::{Hit, SearchEvent, SearchModeInput, SearchOutcome, SearchRequest};
+use lexica_core::{DataSource, ErrorKind, ErrorReport, Lexica, SearchId, SearchRecord, SourceId, User};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tokio_util::sync::CancellationToken;
@@ -159,6 +163,84 @@ pub async fn history(lexica: &Lexica, limit: u32) -> Result<Vec<SearchRecord>, E
     let report = |error: lexica_core::Error| ErrorReport::from(&error);
     let user = lexica.acting_user(None).await.map_err(report)?;
     lexica.history(&user, limit.min(MAX_HISTORY), false).await.map_err(report)
+}
+
+/// One opinion of a hit, for the reader: its fields and paragraphs, with the terms of `query` (read in `mode`) marked
+/// when a query is given. Only a source the acting user may search can be read (`refused` otherwise).
+#[tauri::command]
+pub async fn open_opinion(
+    core: tauri::State<'_, CoreState>,
+    source_id: SourceId,
+    opinion_id: i64,
+    query: Option<String>,
+    mode: SearchModeInput,
+) -> Result<OpinionDocument, ErrorReport> {
+    let opened = read_opinion(core.lexica()?, source_id, opinion_id, query.as_deref(), mode).await;
+    if let Err(error) = &opened {
+        tracing::info!(kind = ?error.kind, %source_id, opinion_id, "open_opinion failed: {}", error.message);
+    }
+    opened
+}
+
+/// [`open_opinion`] without Tauri.
+pub async fn read_opinion(
+    lexica: &Lexica,
+    source_id: SourceId,
+    opinion_id: i64,
+    query: Option<&str>,
+    mode: SearchModeInput,
+) -> Result<OpinionDocument, ErrorReport> {
+    let report = |error: lexica_core::Error| ErrorReport::from(&error);
+    let user = lexica.acting_user(None).await.map_err(report)?;
+    let query = query.filter(|text| !text.trim().is_empty()).map(|text| (text, mode));
+    lexica.open_opinion(&user, source_id, opinion_id, query).await.map_err(report)
+}
+
+/// Writes `hits` (the results the UI shows; the shell keeps no search state) as CSV to the user's Downloads folder (the
+/// home folder when there is none), in a new file `lexica-results-YYYY-MM-DD-HHMMSS.csv` (never overwriting one), and
+/// answers the path written.
+#[tauri::command]
+pub async fn export_results(hits: Vec<Hit>) -> Result<String, ErrorReport> {
+    let dir =
+        download_dir().ok_or_else(|| storage_error("there is no Downloads or home folder to export to".into()))?;
+    let written = write_export(&hits, &dir, chrono::Local::now().naive_local());
+    match &written {
+        Ok(path) => tracing::info!(results = hits.len(), path = %path.display(), "results exported"),
+        Err(error) => tracing::warn!("export failed: {}", error.message),
+    }
+    written.map(|path| path.display().to_string())
+}
+
+/// The user's Downloads folder, else their home folder.
+fn download_dir() -> Option<PathBuf> {
+    let dirs = directories::UserDirs::new()?;
+    Some(dirs.download_dir().unwrap_or(dirs.home_dir()).to_path_buf())
+}
+
+/// [`export_results`] into `dir` at time `now`: a new file, suffixed `-2`, `-3`… when the name is taken.
+pub fn write_export(hits: &[Hit], dir: &Path, now: chrono::NaiveDateTime) -> Result<PathBuf, ErrorReport> {
+    let failed =
+        |path: &Path, error: std::io::Error| storage_error(format!("could not write {}: {error}", path.display()));
+    std::fs::create_dir_all(dir).map_err(|error| failed(dir, error))?;
+    let stem = format!("lexica-results-{}", now.format("%Y-%m-%d-%H%M%S"));
+    let csv = lexica_core::search::export::to_csv(hits);
+    for attempt in 1..=1000u32 {
+        let name = if attempt == 1 { format!("{stem}.csv") } else { format!("{stem}-{attempt}.csv") };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                file.write_all(csv.as_bytes()).map_err(|error| failed(&path, error))?;
+                return Ok(path);
+            }
+            Err(error) if error.kind() == IoErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(failed(&path, error)),
+        }
+    }
+    Err(storage_error(format!("too many exports named {stem} in {}", dir.display())))
+}
+
+fn storage_error(message: String) -> ErrorReport {
+    ErrorReport { kind: ErrorKind::Storage, message, fields: Vec::new(), query: None }
 }
 
 #[cfg(test)]
@@ -360,5 +442,112 @@ mod tests {
         assert_eq!(records[0].executions[0].execution.status, lexica_core::ExecutionStatus::Completed);
         assert_eq!(history(&lexica, 1).await.unwrap().len(), 1);
         lexica.close().await;
+    }
+
+    /// A search of the demo source, then its first hit opened with the search's terms: the document is that hit's
+    /// opinion, with marks counted.
+    #[tokio::test]
+    async fn an_opinion_from_a_real_search_opens_with_its_terms_marked() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let searches = Searches::default();
+        let outcome = run_search(&lexica, &searches, &request("hearsay /p object!"), |_| {}).await.unwrap();
+        let first = &outcome.hits[0];
+        let from = &first.sources[0];
+
+        let document = read_opinion(
+            &lexica,
+            from.source_id,
+            from.opinion_id,
+            Some("hearsay /p object!"),
+            SearchModeInput::Boolean,
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(document.case_name, first.case_name);
+        assert_eq!(document.citation, first.citation);
+        assert_eq!(document.source_name, lexica_core::db::DEMO_SOURCE_NAME);
+        assert!(!document.paragraphs.is_empty());
+        let marked: Vec<&str> =
+            document.paragraphs.iter().flatten().filter(|p| p.highlight).map(|p| p.text.as_str()).collect();
+        assert!(marked.len() >= 2, "{marked:?}");
+        assert_eq!(document.highlights as usize, marked.len());
+        assert!(marked.iter().any(|w| w.eq_ignore_ascii_case("hearsay")), "{marked:?}");
+        assert!(marked.iter().any(|w| w.to_lowercase().starts_with("object")), "{marked:?}");
+
+        // Without a query nothing is marked.
+        let plain =
+            read_opinion(&lexica, from.source_id, from.opinion_id, None, SearchModeInput::Boolean).await.unwrap();
+        assert_eq!(plain.highlights, 0);
+        lexica.close().await;
+    }
+
+    /// The seeded NY source is visible to the (admin) user but not searchable (no URL): reading from it is refused.
+    #[tokio::test]
+    async fn opening_an_opinion_of_a_source_the_user_cannot_search_is_refused() {
+        let home = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let overview = overview(&lexica).await.unwrap();
+        let seeded = overview.sources.iter().find(|s| s.name == lexica_core::db::SEED_SOURCE_NAME).unwrap();
+
+        let report = read_opinion(&lexica, seeded.id, 1, Some("hearsay"), SearchModeInput::Boolean).await.unwrap_err();
+
+        assert_eq!(report.kind, lexica_core::ErrorKind::Refused);
+        let unknown = read_opinion(&lexica, SourceId::new(), 1, None, SearchModeInput::Boolean).await.unwrap_err();
+        assert_eq!(unknown.kind, lexica_core::ErrorKind::Refused);
+        lexica.close().await;
+    }
+
+    /// Real hits exported into a (temporary) download folder: the CSV header and one row per hit; a second export in
+    /// the same second gets a new name instead of overwriting the first.
+    #[tokio::test]
+    async fn export_writes_a_header_and_one_row_per_hit_and_never_overwrites() {
+        let home = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let lexica = Lexica::open(Some(home.path().to_path_buf())).await.unwrap();
+        let outcome = run_search(&lexica, &Searches::default(), &request("hearsay"), |_| {}).await.unwrap();
+        assert!(outcome.hits.len() >= 2);
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap().and_hms_opt(15, 4, 5).unwrap();
+
+        let path = write_export(&outcome.hits, downloads.path(), now).unwrap();
+
+        assert_eq!(path, downloads.path().join("lexica-results-2026-11-26-150405.csv"));
+        let csv = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        assert_eq!(lines[0], "case_name,citation,court,decided_on,docket_number,sources,score,snippet");
+        assert_eq!(csv, lexica_core::search::export::to_csv(&outcome.hits));
+        for hit in &outcome.hits {
+            assert!(csv.contains(&hit.case_name), "{} missing", hit.case_name);
+        }
+
+        let again = write_export(&outcome.hits[..1], downloads.path(), now).unwrap();
+        assert_eq!(again, downloads.path().join("lexica-results-2026-11-26-150405-2.csv"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), csv, "the first export is untouched");
+        assert_eq!(std::fs::read_to_string(&again).unwrap().split_terminator("\r\n").count(), 2);
+        lexica.close().await;
+    }
+
+    /// What the UI sends back is the serialized `Hit`: it reads into the same hit.
+    #[test]
+    fn a_serialized_hit_reads_back_for_export() {
+        let hit = Hit {
+            sources: vec![lexica_core::search::HitSource {
+                source_id: SourceId::new(),
+                source_name: "ny".into(),
+                opinion_id: 7,
+            }],
+            case_name: "People v. Ortiz".into(),
+            citation: Some("1 N.Y.2d 3".into()),
+            court: "Court of Appeals".into(),
+            jurisdiction: None,
+            decided_on: Some("1998-05-12".into()),
+            docket_number: None,
+            snippet: vec![lexica_core::search::SnippetPart { text: "hearsay".into(), highlight: true }],
+            score: 0.5,
+        };
+        let json = serde_json::to_value(vec![hit.clone()]).unwrap();
+        let back: Vec<Hit> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, [hit]);
     }
 }

@@ -42,6 +42,8 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::search,
             commands::cancel_search,
             commands::search_history,
+            commands::open_opinion,
+            commands::export_results,
         ])
         .run(tauri::generate_context!())
 }

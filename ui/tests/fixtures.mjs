@@ -8,6 +8,10 @@
 /** @typedef {import('../src/lib/bindings/SearchSummary.ts').SearchSummary} SearchSummary */
 /** @typedef {import('../src/lib/bindings/SourceOutcome.ts').SourceOutcome} SourceOutcome */
 /** @typedef {import('../src/lib/bindings/ExecutionStatus.ts').ExecutionStatus} ExecutionStatus */
+/** @typedef {import('../src/lib/bindings/OpinionDocument.ts').OpinionDocument} OpinionDocument */
+/** @typedef {import('../src/lib/bindings/SearchRecord.ts').SearchRecord} SearchRecord */
+/** @typedef {import('../src/lib/bindings/SearchRequest.ts').SearchRequest} SearchRequest */
+/** @typedef {import('../src/lib/bindings/SnippetPart.ts').SnippetPart} SnippetPart */
 
 export const SEARCH_ID = '6b1f2c3d-0000-4000-8000-000000000001';
 
@@ -171,5 +175,69 @@ export function finished(outcomes, hits, wall) {
   return {
     event: { type: 'finished', summary: sum, hits },
     answer: { search_id: SEARCH_ID, hits, summary: sum, sources: outcomes },
+  };
+}
+
+/**
+ * The opinion behind `h` (its first source), with `paragraphs` as given; `highlights` counts their marks.
+ * @param {Hit} h
+ * @param {SnippetPart[][]} paragraphs
+ * @returns {{ key: string, doc: OpinionDocument }}
+ */
+export function opinion(h, paragraphs) {
+  const from = h.sources[0];
+  if (from === undefined) {
+    throw new Error('a hit without a source');
+  }
+  return {
+    key: `${from.source_id}:${String(from.opinion_id)}`,
+    doc: {
+      source_id: from.source_id,
+      source_name: from.source_name,
+      opinion_id: from.opinion_id,
+      case_name: h.case_name,
+      citation: h.citation,
+      court: h.court,
+      jurisdiction: h.jurisdiction,
+      decided_on: h.decided_on,
+      docket_number: h.docket_number,
+      paragraphs,
+      highlights: paragraphs.flat().filter((part) => part.highlight).length,
+    },
+  };
+}
+
+/**
+ * A past search as `search_history` returns it: the request's filters, sort and sources stored in `filters`.
+ * @param {string} id
+ * @param {SearchRequest} request
+ * @param {string} created_at
+ * @param {{ source: DataSource, status: ExecutionStatus, count: number | null, ms: number | null, error?: string }[]} runs
+ * @returns {SearchRecord}
+ */
+export function pastSearch(id, request, created_at, runs) {
+  return {
+    search: {
+      id,
+      user_id: OVERVIEW.user.id,
+      query_text: request.query,
+      mode: request.mode,
+      filters: { filters: request.filters, sort: request.sort, sources: request.sources },
+      created_at,
+    },
+    username: OVERVIEW.user.username,
+    executions: runs.map((run, i) => ({
+      source_name: run.source.name,
+      id: `${id.slice(0, -2)}${String(i).padStart(2, '0')}`,
+      search_id: id,
+      data_source_id: run.source.id,
+      status: run.status,
+      results_count: run.count,
+      execution_time_ms: run.ms,
+      error_message: run.error ?? null,
+      started_at: created_at,
+      completed_at: created_at,
+      created_at,
+    })),
   };
 }

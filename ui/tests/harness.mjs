@@ -120,6 +120,10 @@ const MOCKS_SOURCE = readFileSync(join(UI_DIR, 'node_modules/@tauri-apps/api/moc
  * @property {import('../src/lib/bindings/AppOverview.ts').AppOverview} overview
  * @property {Record<string, import('../src/lib/bindings/QueryProblem.ts').QueryProblem>} queryProblems
  *   `check_query` rejects these exact query texts with a `query` error carrying the problem; it accepts anything else.
+ * @property {Record<string, import('../src/lib/bindings/OpinionDocument.ts').OpinionDocument>} [opinions]
+ *   `open_opinion` answers these, keyed `<source id>:<opinion id>`; it refuses any other.
+ * @property {import('../src/lib/bindings/SearchRecord.ts').SearchRecord[]} [history] what `search_history` answers.
+ * @property {string} [exportPath] the path `export_results` answers (it refuses when there is none).
  */
 
 /**
@@ -171,7 +175,29 @@ function installMock(mockIPC, mockWindows, config) {
       case 'cancel_search':
         return true;
       case 'search_history':
-        return [];
+        return config.history ?? [];
+      case 'open_opinion': {
+        const opinion = config.opinions?.[`${String(payload.sourceId)}:${String(payload.opinionId)}`];
+        if (opinion === undefined) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject({
+            kind: 'refused',
+            message: 'that source is not one you can search now',
+            fields: [],
+          });
+        }
+        return opinion;
+      }
+      case 'export_results':
+        if (config.exportPath === undefined) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject({
+            kind: 'storage',
+            message: 'could not write the file: disk full',
+            fields: [],
+          });
+        }
+        return config.exportPath;
       default:
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         return Promise.reject({

@@ -6,8 +6,10 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import {
   finished,
   hit,
+  opinion,
   outcome,
   OVERVIEW,
+  pastSearch,
   running,
   SEARCH_ID,
   sourceFinished,
@@ -48,12 +50,67 @@ afterEach(async () => {
 
 /**
  * @param {Record<string, import('../src/lib/bindings/QueryProblem.ts').QueryProblem>} [queryProblems]
+ * @param {Omit<import('./harness.mjs').MockConfig, 'overview' | 'queryProblems'>} [more] opinions, history, export path
  * @returns {Promise<Page>}
  */
-async function open(queryProblems = {}) {
-  app = await openApp(browser, server.url, { overview: OVERVIEW, queryProblems });
+async function open(queryProblems = {}, more = {}) {
+  app = await openApp(browser, server.url, { overview: OVERVIEW, queryProblems, ...more });
   return app.page;
 }
+
+/**
+ * Runs `query` and finishes it with `hits` from the sample source.
+ * @param {Page} page
+ * @param {string} query
+ * @param {import('../src/lib/bindings/Hit.ts').Hit[]} hits
+ */
+async function searchAndFinish(page, query, hits) {
+  await search(page, query);
+  const s = SOURCES.sample;
+  const end = finished([outcome(s, 'completed', hits, 9)], hits, 10);
+  await emit(page, started([s]));
+  await emit(page, end.event);
+  await answer(page, end.answer);
+  await page.getByRole('button', { name: 'Search' }).waitFor();
+}
+
+/**
+ * The focused element: a result's case name, else the element's id.
+ * @param {Page} page
+ */
+function focused(page) {
+  return page.evaluate(() => {
+    const element = document.activeElement;
+    return element?.getAttribute('role') === 'option'
+      ? (element.querySelector('h3')?.textContent ?? '')
+      : (element?.id ?? '');
+  });
+}
+
+/** @param {Page} page */
+async function audit(page) {
+  const result = await page.evaluate(() =>
+    window.axe.run(document, {
+      resultTypes: ['violations'],
+      runOnly: ['wcag2a', 'wcag2aa', 'best-practice'],
+    }),
+  );
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id} (${String(v.impact)}): ${v.help} at ${JSON.stringify(v.nodes.map((node) => node.target))}`,
+    );
+}
+
+/** @param {string} text */
+const plain = (text) => ({ text, highlight: false });
+/** @param {string} text */
+const marked = (text) => ({ text, highlight: true });
+/** Filler paragraphs, so marks far apart are off screen. */
+const filler = Array.from({ length: 30 }, (_, i) => [
+  plain(`Paragraph ${String(i)} of the procedural history.`),
+]);
 
 /**
  * @param {Page} page
@@ -519,11 +576,13 @@ describe('search window', () => {
     await page.keyboard.press('ArrowUp');
     assert.equal(await focused(), 'query');
 
-    // Tab from the box reaches the current result (one tab stop for the list).
+    // Tab from the box reaches the current result (one tab stop for the list), past Search and Export CSV.
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
     await queryBox(page).focus();
     await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent.trim()), 'Export CSV');
     await page.keyboard.press('Tab');
     assert.equal(await focused(), 'Second v. Two');
 
@@ -577,5 +636,352 @@ describe('search window', () => {
     await queryBox(page).fill(bad);
     await page.locator('.problem').waitFor();
     assert.deepEqual(await audit(), [], 'with results, an opened failure and a query problem');
+  });
+
+  test('reader: Enter opens a result with its terms marked; n/p, F3/Shift+F3 and the buttons move the current hit', async () => {
+    const s = SOURCES.sample;
+    const hits = [
+      hit(s, 1, 'First v. One', 0.9),
+      hit(s, 2, 'Second v. Two', 0.8, { docket_number: 'No. 2004-17' }),
+      hit(s, 3, 'Third v. Three', 0.7),
+    ];
+    const second = opinion(hits[1] ?? assert.fail(), [
+      [plain('The '), marked('hearsay'), plain(' was offered <script>alert(1)</script> at trial.')],
+      ...filler,
+      [plain('Counsel made a timely '), marked('objection'), plain('.')],
+      ...filler,
+      [marked('Hearsay'), plain(' within '), marked('hearsay'), plain(' is excluded.')],
+    ]);
+    const page = await open({}, { opinions: { [second.key]: second.doc } });
+    await searchAndFinish(page, 'hearsay /p object!', hits);
+
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Second v. Two', level: 2 }).waitFor();
+    const [call] = await waitForCalls(page, 'open_opinion');
+    assert.deepEqual(call?.args, {
+      sourceId: s.id,
+      opinionId: 2,
+      query: 'hearsay /p object!',
+      mode: 'boolean',
+    });
+    assert.equal(await focused(page), 'reader-title', 'the reader takes the focus');
+
+    // The opinion's fields, and its text as text: markup in it is shown, never run.
+    assert.deepEqual(await page.locator('.fields dt').allTextContents(), [
+      'Citation',
+      'Court',
+      'Decided',
+      'Docket',
+      'Source',
+    ]);
+    assert.deepEqual(await page.locator('.fields dd').allTextContents(), [
+      '2 N.Y.2d 6',
+      'Court of Appeals of New York',
+      '1998-05-12',
+      'No. 2004-17',
+      'Sample opinions (offline)',
+    ]);
+    assert.deepEqual(await page.locator('.body mark').allTextContents(), [
+      'hearsay',
+      'objection',
+      'Hearsay',
+      'hearsay',
+    ]);
+    assert.match((await page.locator('.body p').first().textContent()) ?? '', /<script>alert\(1\)<\/script>/);
+    assert.equal(await page.locator('.body script').count(), 0);
+
+    const position = page.locator('.position');
+    const current = () => page.locator('.body mark.current').getAttribute('data-mark');
+    const inView = () =>
+      page.locator('.body mark.current').evaluate((mark) => {
+        const rect = mark.getBoundingClientRect();
+        return rect.top >= 0 && rect.bottom <= window.innerHeight;
+      });
+    // Opening shows the top of the opinion and how many hits it has; n goes to the first.
+    assert.equal((await position.textContent())?.trim(), '4 hits');
+    assert.equal(await page.locator('.body mark.current').count(), 0);
+    await page.keyboard.press('n');
+    assert.equal((await position.textContent())?.trim(), 'hit 1 of 4');
+    assert.equal(await current(), '0');
+    assert.equal(await inView(), true);
+
+    await page.keyboard.press('n');
+    assert.equal((await position.textContent())?.trim(), 'hit 2 of 4');
+    assert.equal(await current(), '1');
+    assert.equal(await inView(), true, 'the current hit is scrolled into view');
+    await page.keyboard.press('F3');
+    assert.equal((await position.textContent())?.trim(), 'hit 3 of 4');
+    assert.equal(await inView(), true);
+    await page.keyboard.press('Shift+F3');
+    assert.equal((await position.textContent())?.trim(), 'hit 2 of 4');
+    await page.keyboard.press('p');
+    assert.equal((await position.textContent())?.trim(), 'hit 1 of 4');
+    assert.equal(await inView(), true);
+    // Previous from the first wraps to the last; the buttons do the same as the keys.
+    await page.keyboard.press('p');
+    assert.equal((await position.textContent())?.trim(), 'hit 4 of 4');
+    assert.equal(await current(), '3');
+    assert.equal(await inView(), true);
+    await page.getByRole('button', { name: 'Next hit' }).click();
+    assert.equal((await position.textContent())?.trim(), 'hit 1 of 4');
+    await page.getByRole('button', { name: 'Previous hit' }).click();
+    assert.equal((await position.textContent())?.trim(), 'hit 4 of 4');
+    assert.match(
+      (await page.locator('.hint').textContent()) ?? '',
+      /n or F3 next hit · p or Shift\+F3 previous/,
+    );
+  });
+
+  test('reader: Copy citation writes it to the clipboard and says so; Esc and Back return to the same result', async () => {
+    const s = SOURCES.sample;
+    const hits = [
+      hit(s, 1, 'First v. One', 0.9),
+      hit(s, 2, 'Second v. Two', 0.8),
+      hit(s, 3, 'Third v. Three', 0.7),
+    ];
+    const docs = hits.map((h) => opinion(h, [[plain('The '), marked('hearsay'), plain(' rule.')]]));
+    const page = await open({}, { opinions: Object.fromEntries(docs.map((d) => [d.key, d.doc])) });
+    await page.evaluate(() => {
+      /** @type {string[]} */
+      const copied = [];
+      Object.defineProperty(window, '__copied', { value: copied });
+      Object.defineProperty(navigator, 'clipboard', {
+        configurable: true,
+        value: {
+          /** @param {string} text */
+          writeText: (text) => {
+            copied.push(text);
+            return Promise.resolve();
+          },
+        },
+      });
+    });
+    await searchAndFinish(page, 'hearsay', hits);
+
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Second v. Two', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Copy citation' }).click();
+    const expected = 'Second v. Two, 2 N.Y.2d 6 (Court of Appeals of New York 1998)';
+    await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    assert.deepEqual(
+      await page.evaluate(
+        () => /** @type {{ __copied: string[] }} */ (/** @type {unknown} */ (window)).__copied,
+      ),
+      [expected],
+    );
+    assert.equal((await page.locator('.copied').textContent())?.trim(), `Copied: ${expected}`);
+
+    // Esc: back to the list, the same result focused.
+    await page.keyboard.press('Escape');
+    await page.locator('#results').waitFor();
+    assert.equal(await focused(page), 'Second v. Two');
+    assert.equal(
+      await page.getByRole('option', { name: 'Second v. Two' }).getAttribute('aria-selected'),
+      'true',
+    );
+    assert.equal((await calls(page, 'cancel_search')).length, 0, 'Esc in the reader cancels nothing');
+
+    // A click opens a result too; the Back button returns to it.
+    await page.getByRole('option', { name: 'Third v. Three' }).click();
+    await page.getByRole('heading', { name: 'Third v. Three', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Back to results' }).click();
+    await page.locator('#results').waitFor();
+    assert.equal(await focused(page), 'Third v. Three');
+    assert.deepEqual(await resultNames(page), ['First v. One', 'Second v. Two', 'Third v. Three']);
+  });
+
+  test('reader: an opinion that cannot be opened says why', async () => {
+    const s = SOURCES.sample;
+    const page = await open();
+    await searchAndFinish(page, 'hearsay', [hit(s, 9, 'Gone v. Away', 0.5)]);
+    await page.getByRole('option', { name: 'Gone v. Away' }).click();
+    await page.getByRole('alert').filter({ hasText: 'could not be opened' }).waitFor();
+    assert.match(
+      (await page.getByRole('alert').textContent()) ?? '',
+      /The opinion could not be opened: that source is not one you can search now/,
+    );
+    assert.equal(await page.getByRole('button', { name: 'Copy citation' }).isDisabled(), true);
+    await page.keyboard.press('Escape');
+    assert.equal(await focused(page), 'Gone v. Away');
+  });
+
+  test('history: past searches newest first with each source as a timeline; Run again re-sends the same request', async () => {
+    const [s, n] = [SOURCES.sample, SOURCES.ny];
+    /** @type {import('../src/lib/bindings/SearchRequest.ts').SearchRequest} */
+    const newer = {
+      query: 'Was the confession voluntary after Miranda warnings?',
+      mode: 'statements',
+      sources: [n.name],
+      filters: { courts: ['Court of Appeals of New York'], jurisdictions: ['NY'], from: '1990-01-01' },
+      sort: 'newest',
+    };
+    /** @type {import('../src/lib/bindings/SearchRequest.ts').SearchRequest} */
+    const older = {
+      query: 'hearsay /p object!',
+      mode: 'boolean',
+      sources: [],
+      filters: { courts: [], jurisdictions: [] },
+      sort: 'relevance',
+    };
+    const history = [
+      pastSearch('5e000000-0000-4000-8000-000000000002', newer, '2026-11-26T10:15:00Z', [
+        { source: n, status: 'completed', count: 12, ms: 95 },
+      ]),
+      pastSearch('5e000000-0000-4000-8000-000000000001', older, '2026-11-25T09:00:00Z', [
+        { source: s, status: 'completed', count: 3, ms: 12 },
+        { source: n, status: 'failed', count: null, ms: 30, error: 'cannot connect to db.example:5432' },
+      ]),
+    ];
+    const page = await open({}, { history });
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.getByRole('heading', { name: 'Search history' }).waitFor();
+    assert.deepEqual((await waitForCalls(page, 'search_history'))[0]?.args, { limit: 100 });
+
+    const entries = page.locator('.entry');
+    assert.deepEqual(await entries.locator('.query').allTextContents(), [newer.query, older.query]);
+    assert.deepEqual(await entries.locator('.mode').allTextContents(), [
+      'Plain statements',
+      'Terms and connectors',
+    ]);
+    assert.deepEqual(await entries.locator('.total').allTextContents(), ['12 results', '3 results']);
+    assert.equal(await entries.first().locator('time').getAttribute('datetime'), '2026-11-26T10:15:00Z');
+    assert.match(
+      (await entries.first().locator('.options').textContent()) ?? '',
+      /court: Court of Appeals of New York · jurisdiction: NY · from 1990-01-01 · newest first/,
+    );
+    const steps = entries.nth(1).locator('.timeline li');
+    assert.deepEqual(
+      await steps.evaluateAll((items) => items.map((item) => item.getAttribute('data-status'))),
+      ['completed', 'failed'],
+    );
+    assert.equal(
+      (await steps.first().textContent())?.replace(/\s+/g, ' ').trim(),
+      'Sample opinions (offline): Done · 3 results · 12 ms',
+    );
+    assert.equal(
+      (await steps.nth(1).textContent())?.replace(/\s+/g, ' ').trim(),
+      'NY Court of Appeals: Failed · 30 ms — cannot connect to db.example:5432',
+    );
+
+    // Run again: the form takes the search's settings and the same request is sent.
+    await page.getByRole('button', { name: `Run again: ${newer.query}` }).click();
+    const [call] = await waitForCalls(page, 'search');
+    assert.deepEqual(call?.args.request, newer);
+    assert.equal(
+      await page.getByRole('textbox', { name: 'Statements describing the issue' }).inputValue(),
+      newer.query,
+    );
+    assert.equal(await page.getByLabel('Sort by').inputValue(), 'newest');
+    assert.equal(await page.getByLabel('Jurisdiction').inputValue(), 'NY');
+    assert.equal(await page.getByRole('checkbox', { name: s.display_name }).isChecked(), false);
+    assert.equal(await page.getByRole('checkbox', { name: n.display_name }).isChecked(), true);
+    const end = finished([outcome(n, 'completed', [], 5)], [], 6);
+    await emit(page, started([n]));
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    // The other one, with every source (sent as an empty list) and no filters; Esc leaves the history.
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.getByRole('heading', { name: 'Search history' }).waitFor();
+    await page.keyboard.press('Escape');
+    await queryBox(page)
+      .or(page.getByRole('textbox', { name: 'Statements describing the issue' }))
+      .waitFor();
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.getByRole('button', { name: `Run again: ${older.query}` }).click();
+    const again = await waitForCalls(page, 'search', 2);
+    assert.deepEqual(again[1]?.args.request, older);
+    assert.equal(await queryBox(page).inputValue(), older.query);
+    await answer(page, end.answer);
+  });
+
+  test('export: disabled with no results; sends the shown hits and says where the file went', async () => {
+    const s = SOURCES.sample;
+    const path = '/home/jdoe/Downloads/lexica-results-2026-11-26-101500.csv';
+    const page = await open({}, { exportPath: path });
+    const button = page.getByRole('button', { name: 'Export CSV' });
+    assert.equal(await button.isDisabled(), true);
+
+    const hits = [hit(s, 1, 'First v. One', 0.9), hit(s, 2, 'Second v. Two', 0.8)];
+    await searchAndFinish(page, 'hearsay', hits);
+    assert.equal(await button.isDisabled(), false);
+    await button.click();
+    const [call] = await waitForCalls(page, 'export_results');
+    assert.deepEqual(call?.args, { hits });
+    await page.getByRole('status').filter({ hasText: 'Exported' }).waitFor();
+    assert.equal((await page.locator('.exported').textContent())?.trim(), `Exported 2 results to ${path}`);
+
+    // No results: nothing to export.
+    await searchAndFinish(page, 'nothing', []);
+    assert.equal(await button.isDisabled(), true);
+    assert.equal(await page.locator('.exported').count(), 1);
+    assert.equal((await page.locator('.exported').textContent())?.trim(), '');
+  });
+
+  test('export: a failure is shown', async () => {
+    const page = await open();
+    await searchAndFinish(page, 'hearsay', [hit(SOURCES.sample, 1, 'First v. One', 0.9)]);
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    await page.locator('.exported.bad').waitFor();
+    assert.equal(
+      (await page.locator('.exported').textContent())?.trim(),
+      'The results could not be exported: could not write the file: disk full',
+    );
+  });
+
+  test('accessibility: the reader and the history have no serious or critical axe violations', async () => {
+    const s = SOURCES.sample;
+    const hits = [hit(s, 1, 'People v. Ortiz', 0.7)];
+    const doc = opinion(hits[0] ?? assert.fail(), [
+      [plain('The '), marked('hearsay'), plain(' rule.')],
+      ...filler,
+    ]);
+    const history = [
+      pastSearch(
+        '5e000000-0000-4000-8000-000000000001',
+        {
+          query: 'hearsay',
+          mode: 'boolean',
+          sources: [],
+          filters: { courts: [], jurisdictions: [] },
+          sort: 'relevance',
+        },
+        '2026-11-25T09:00:00Z',
+        [
+          { source: s, status: 'completed', count: 1, ms: 12 },
+          {
+            source: SOURCES.ny,
+            status: 'timed_out',
+            count: null,
+            ms: 20000,
+            error: 'no answer before the deadline',
+          },
+        ],
+      ),
+    ];
+    const page = await open({}, { opinions: { [doc.key]: doc.doc }, history, exportPath: '/tmp/x.csv' });
+    await page.evaluate(AXE_SOURCE);
+    await searchAndFinish(page, 'hearsay', hits);
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    await page.getByRole('status').filter({ hasText: 'Exported' }).waitFor();
+    assert.deepEqual(await audit(page), [], 'results with an export message');
+
+    await page.getByRole('option', { name: 'People v. Ortiz' }).click();
+    await page.locator('.position', { hasText: '1 hit' }).waitFor();
+    await page.keyboard.press('n');
+    await page.locator('.position', { hasText: 'hit 1 of 1' }).waitFor();
+    assert.deepEqual(await audit(page), [], 'the reader');
+
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'History' }).click();
+    await page.locator('.entry').waitFor();
+    assert.deepEqual(await audit(page), [], 'the history');
   });
 });

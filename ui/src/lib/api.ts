@@ -4,12 +4,15 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 
 import type { AppOverview } from './bindings/AppOverview';
 import type { CoreError } from './bindings/CoreError';
+import type { Hit } from './bindings/Hit';
+import type { OpinionDocument } from './bindings/OpinionDocument';
 import type { SearchEvent } from './bindings/SearchEvent';
 import type { SearchId } from './bindings/SearchId';
 import type { SearchModeInput } from './bindings/SearchModeInput';
 import type { SearchOutcome } from './bindings/SearchOutcome';
 import type { SearchRecord } from './bindings/SearchRecord';
 import type { SearchRequest } from './bindings/SearchRequest';
+import type { SourceId } from './bindings/SourceId';
 
 /** Command names, as registered in src-tauri/src/lib.rs and declared in src-tauri/build.rs. */
 export const COMMANDS = {
@@ -18,6 +21,8 @@ export const COMMANDS = {
   search: 'search',
   cancelSearch: 'cancel_search',
   searchHistory: 'search_history',
+  openOpinion: 'open_opinion',
+  exportResults: 'export_results',
 } as const;
 
 /** The acting user and the sources they may search. Rejects with a {@link CoreError}. */
@@ -54,6 +59,24 @@ export function cancelSearch(searchId: SearchId): Promise<boolean> {
 /** The acting user's past searches, newest first. */
 export function searchHistory(limit: number): Promise<SearchRecord[]> {
   return invoke<SearchRecord[]>(COMMANDS.searchHistory, { limit });
+}
+
+/**
+ * One opinion of a hit, with the terms of `query` (read in `mode`) marked. Rejects with a {@link CoreError} (`refused`
+ * for a source the user may not search, `not_found` when the opinion is gone).
+ */
+export function openOpinion(
+  sourceId: SourceId,
+  opinionId: number,
+  query: string | null,
+  mode: SearchModeInput,
+): Promise<OpinionDocument> {
+  return invoke<OpinionDocument>(COMMANDS.openOpinion, { sourceId, opinionId, query, mode });
+}
+
+/** Writes `hits` as CSV to the user's Downloads folder; resolves with the path written. */
+export function exportResults(hits: Hit[]): Promise<string> {
+  return invoke<string>(COMMANDS.exportResults, { hits });
 }
 
 /** Whether a rejected command's value is the core's typed error. */

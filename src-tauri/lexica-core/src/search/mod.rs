@@ -112,7 +112,7 @@ pub enum SortOrder {
 }
 
 /// Which source (and which row in it) a hit came from.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct HitSource {
     pub source_id: SourceId,
@@ -122,8 +122,8 @@ pub struct HitSource {
     pub opinion_id: i64,
 }
 
-/// One opinion in the results.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+/// One opinion in the results. Also read back from the UI (export sends the shown hits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Hit {
     /// Every source holding this opinion (several when deduplicated by citation).

@@ -2,7 +2,7 @@
 //! plain-text parts with a highlight flag (never HTML, so nothing in an opinion can inject markup).
 
 use lexica_query::HighlightWord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Words shown before the first highlighted word.
@@ -11,7 +11,7 @@ pub const CONTEXT_BEFORE: usize = 12;
 pub const SNIPPET_WORDS: usize = 48;
 
 /// A run of snippet text; `highlight` marks a search term.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SnippetPart {
     pub text: String,

@@ -3,7 +3,7 @@ import type { HitSource } from "./HitSource";
 import type { SnippetPart } from "./SnippetPart";
 
 /**
- * One opinion in the results.
+ * One opinion in the results. Also read back from the UI (export sends the shown hits).
  */
 export type Hit = { 
 /**
