@@ -2,7 +2,8 @@
 # Lexica's whole test suite, from a fresh Debian/Ubuntu machine: installs what is needed, starts a
 # throwaway PostgreSQL 15 cluster and a headless Secret Service keychain, then runs formatting,
 # lints, type checks, the Rust suites (unit, integration, real Postgres, real keychain) and the UI
-# checks. `.ci/run` calls exactly this. Set CARGO_TARGET_DIR to reuse a warm build.
+# checks, then the end-to-end tests through the real app (tests/e2e/run.sh). `.ci/run` calls exactly
+# this. Set CARGO_TARGET_DIR to reuse a warm build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -44,10 +45,14 @@ log=$(mktemp /tmp/lexica-test-log.XXXXXX)
 keyring_home=$(mktemp -d /tmp/lexica-test-keyring.XXXXXX)
 mkdir -p "$keyring_home/data" "$keyring_home/run"
 chmod 700 "$keyring_home" "$keyring_home/run"
+# A failing suite must not stop the script here: the bindings check and the e2e tests still run,
+# and the summary is printed; the exit status carries the failure.
+set +e
 XDG_DATA_HOME=$keyring_home/data XDG_RUNTIME_DIR=$keyring_home/run \
   keyctl session - dbus-run-session -- tests/support/in-keyring-session.sh \
   cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+set -e
 
 step "Generated TypeScript bindings are up to date"
 if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
@@ -56,12 +61,23 @@ if [ -n "$(git status --porcelain -- ui/src/lib/bindings)" ]; then
   status=1
 fi
 
+step "End-to-end tests (the real app through tauri-driver + WebKitWebDriver under Xvfb)"
+command -v tauri-driver >/dev/null || [ -x "$HOME/.cargo/bin/tauri-driver" ] || cargo install tauri-driver --locked --version '^2'
+e2e_log=$(mktemp /tmp/lexica-e2e-log.XXXXXX)
+# Reuses the cluster above (LEXICA_TEST_PG_URL) with databases of its own; builds the app with custom-protocol.
+set +e
+tests/e2e/run.sh 2>&1 | tee "$e2e_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "end-to-end tests failed (screenshots and logs in tests/e2e/artifacts/)" >&2; status=1; }
+set -e
+
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 ui_passed=$(awk '/^# pass /{print $3}' "$ui_log" | tail -1)
 ui_failed=$(awk '/^# fail /{print $3}' "$ui_log" | tail -1)
-echo "rust: $passed passed, $failed failed; ui: ${ui_passed:-0} passed, ${ui_failed:-0} failed"
-passed=$((passed + ${ui_passed:-0})); failed=$((failed + ${ui_failed:-0}))
+e2e_passed=$(awk '/^# pass /{print $3}' "$e2e_log" | tail -1)
+e2e_failed=$(awk '/^# fail /{print $3}' "$e2e_log" | tail -1)
+echo "rust: $passed passed, $failed failed; ui: ${ui_passed:-0} passed, ${ui_failed:-0} failed; e2e: ${e2e_passed:-0} passed, ${e2e_failed:-0} failed"
+passed=$((passed + ${ui_passed:-0} + ${e2e_passed:-0})); failed=$((failed + ${ui_failed:-0} + ${e2e_failed:-0}))
 step "done"
 echo "tests: $passed passed, $failed failed"
 exit "$status"

@@ -464,3 +464,44 @@ async fn a_hit_opens_whole_with_the_terms_marked_and_exports_as_csv() {
     assert_eq!(csv.matches("\r\n").count(), out.hits.len() + 1, "a header and one record per hit");
     assert!(csv.starts_with("case_name,citation,court,decided_on,docket_number,sources,score,snippet\r\n"));
 }
+
+/// A cancel that arrives while a source is still being connected to (its pool's first probe is
+/// waiting on a server that accepts but never answers) ends the search promptly: the stopper must
+/// not wait on the probe the stopped query was driving. Other sources are not held up either.
+#[tokio::test]
+async fn a_search_cancelled_while_a_source_is_still_connecting_ends_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let keychain = Keychain::with_store(keyring_core::mock::Store::new().unwrap(), "mock keychain");
+    let lexica = Lexica::open_with_keychain(Some(dir.path().to_path_buf()), keychain).await.unwrap();
+    let admin = lexica.acting_user(None).await.unwrap();
+    // A "server" that accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let _held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().take(8) {
+            open.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    add(&lexica, &admin, "silent", &format!("postgres://reader@127.0.0.1:{port}/db")).await;
+
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel();
+    });
+    let (sink, _) = recorder();
+    let started = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(8), lexica.search(&admin, &request("hearsay"), cancel, sink))
+        .await
+        .expect("the cancelled search ends")
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    let silent = out.sources.iter().find(|o| o.name == "silent").unwrap();
+    assert_eq!(silent.status, ExecutionStatus::Cancelled);
+    // The demo source ran alongside and was not held up behind the silent one.
+    let demo = out.sources.iter().find(|o| o.name == lexica_core::db::DEMO_SOURCE_NAME).unwrap();
+    assert!(matches!(demo.status, ExecutionStatus::Completed | ExecutionStatus::Cancelled), "{demo:?}");
+}

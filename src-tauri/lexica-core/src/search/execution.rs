@@ -54,6 +54,9 @@ enum Stop {
 struct StopSignal {
     stop: AtomicBool,
     pg_backend: AtomicI32,
+    /// The pool the query runs on, published by the worker, so the stopper never has to go back
+    /// to the registry (whose one-time probe the stopped worker may be the one driving).
+    pg_pool: std::sync::Mutex<Option<sqlx::PgPool>>,
 }
 
 /// Runs one execution to its final state (recorded and reported) and returns its hits.
@@ -197,14 +200,14 @@ async fn execute(lexica: &Lexica, shared: &Shared, source: &DataSource, deadline
     signal.stop.store(true, Ordering::SeqCst);
     // PostgreSQL: cancel the backend, again every few hundred milliseconds until the query's future
     // returns. Repeating closes a race: a cancel that reaches an idle backend is ignored, and the
-    // query may have been sent just after. (The worker also checks `stop` before sending it.)
-    let pool = match lexica.source_pool(source).await {
-        Ok(SourcePool::Postgres(pool)) => Some(pool),
-        _ => None,
-    };
+    // query may have been sent just after. (The worker also checks `stop` before sending it.) The
+    // query's future keeps being polled meanwhile, so whatever it was doing (opening the pool,
+    // waiting for a connection) finishes or notices the stop.
+    let pool = signal.pg_pool.lock().ok().and_then(|p| p.clone());
     let grace_ends = Instant::now() + STOP_GRACE;
     loop {
         let pid = signal.pg_backend.load(Ordering::SeqCst);
+        let pool = pool.clone().or_else(|| signal.pg_pool.lock().ok().and_then(|p| p.clone()));
         if let (Some(pool), true) = (&pool, pid != 0) {
             cancel_backend(pool, pid).await;
         }
@@ -261,6 +264,12 @@ async fn query_source(
     };
     match pool {
         SourcePool::Postgres(pool) => {
+            if let Ok(mut slot) = signal.pg_pool.lock() {
+                *slot = Some(pool.clone());
+            }
+            if signal.stop.load(Ordering::SeqCst) {
+                return Err(Ended::Stopped(Stop::Cancelled));
+            }
             let mut conn = pool.acquire().await.map_err(describe)?;
             let pid: i32 =
                 sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.map_err(describe)?;

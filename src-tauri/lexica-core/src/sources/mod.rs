@@ -187,14 +187,23 @@ impl SourceRegistry {
         let url = configured_url(source)?;
         self.materialize_demo(source, &url).await?;
         let stamp = PoolStamp::of(source, &url);
-        let mut pools = self.pools.lock().await;
-        if let Some(c) = pools.get(&source.id)
+        if let Some(c) = self.pools.lock().await.get(&source.id)
             && c.stamp == stamp
             && !c.pool.is_closed()
         {
             return Ok((c.pool.clone(), c.password_sent, c.probe.clone()));
         }
+        // Built without holding the lock: reading the password may wait on the keychain, and other
+        // sources must not wait behind it.
         let (pool, password_sent) = self.build(source, &url).await?;
+        let mut pools = self.pools.lock().await;
+        if let Some(c) = pools.get(&source.id)
+            && c.stamp == stamp
+            && !c.pool.is_closed()
+        {
+            // Someone built the same pool meanwhile: use theirs, drop ours (it never connected).
+            return Ok((c.pool.clone(), c.password_sent, c.probe.clone()));
+        }
         let probe = Probe::default();
         if let Some(old) =
             pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() })
