@@ -74,8 +74,8 @@ passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4}
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
 ui_passed=$(awk '/^# pass /{print $3}' "$ui_log" | tail -1)
 ui_failed=$(awk '/^# fail /{print $3}' "$ui_log" | tail -1)
-e2e_passed=$(awk '/^# pass /{print $3}' "$e2e_log" | tail -1)
-e2e_failed=$(awk '/^# fail /{print $3}' "$e2e_log" | tail -1)
+e2e_passed=$(sed -n 's/^e2e: \([0-9]*\) passed.*/\1/p' "$e2e_log" | tail -1)
+e2e_failed=$(sed -n 's/^e2e: [0-9]* passed, \([0-9]*\) failed.*/\1/p' "$e2e_log" | tail -1)
 echo "rust: $passed passed, $failed failed; ui: ${ui_passed:-0} passed, ${ui_failed:-0} failed; e2e: ${e2e_passed:-0} passed, ${e2e_failed:-0} failed"
 passed=$((passed + ${ui_passed:-0} + ${e2e_passed:-0})); failed=$((failed + ${ui_failed:-0} + ${e2e_failed:-0}))
 step "done"

@@ -3,7 +3,7 @@
 //! * `state`: the core, opened once at start-up, and the running searches' cancel tokens, both managed by Tauri.
 //! * `commands`: the `#[tauri::command]`s the UI invokes; each is declared in `build.rs` and granted per window in
 //!   `capabilities/`.
-//! * `logging`: tracing to stderr.
+//! * `logging`: tracing to a daily-rolling file in the install's `logs/` folder, and to stderr.
 
 mod commands;
 mod logging;
@@ -19,7 +19,8 @@ use tauri::Manager;
 /// # Errors
 /// When Tauri cannot start (no display, webview failure, broken configuration).
 pub fn run() -> Result<(), tauri::Error> {
-    logging::init();
+    // Flushes the log file when `run` returns.
+    let _log_guard = logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Lexica starting");
 
     tauri::Builder::default()

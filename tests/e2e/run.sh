@@ -184,8 +184,18 @@ set +e
 node --test --test-reporter=tap --test-concurrency=1 ${E2E_ONLY:+"--test-name-pattern=$E2E_ONLY"} "$here"/*.test.mjs 2>&1 | tee "$artifacts/tap.log"
 status=${PIPESTATUS[0]}
 set -e
-cp "$LEXICA_HOME"/logs/*.log "$artifacts/" 2>/dev/null || true
+cp "$LEXICA_HOME"/logs/* "$artifacts/" 2>/dev/null || true
 passed=$(awk '/^# pass /{print $3}' "$artifacts/tap.log" | tail -1)
 failed=$(awk '/^# fail /{print $3}' "$artifacts/tap.log" | tail -1)
+# Leak scan: the sources' password was typed into the CLI and used by the app; it must appear nowhere
+# in the install folder (app database, the app's and the CLI's logs) or in what the run printed.
+if grep -rqaF -- "$password" "$LEXICA_HOME" "$artifacts"; then
+  echo "not ok - leak scan: the source password appears in $(grep -rlaF -- "$password" "$LEXICA_HOME" "$artifacts" | tr '\n' ' ')"
+  failed=$(( ${failed:-0} + 1 )); status=1
+else
+  ls "$LEXICA_HOME"/logs/lexica-app.log.* >/dev/null 2>&1 || { echo "not ok - the app wrote no log file"; failed=$(( ${failed:-0} + 1 )); status=1; }
+  echo "ok - leak scan: the source password appears nowhere in the install folder or the logs"
+  passed=$(( ${passed:-0} + 1 ))
+fi
 echo "e2e: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
