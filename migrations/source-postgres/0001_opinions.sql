@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS opinions (
     decided_on    date,
     docket_number text,
     body          text NOT NULL,
-    -- Document-level vector for retrieval and ranking (ts_rank_cd). Weights: case name A,
+    -- Document-level vector for retrieval (ranking: lexica-query/RANKING.md). Weights: case name A,
     -- citation B, court C, body D; field restrictions compile to weight-restricted lexemes.
     -- Positions past 16,383 are clipped here, which is why proximity uses opinion_paragraphs.
     search_vector tsvector NOT NULL

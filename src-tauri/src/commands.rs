@@ -515,7 +515,7 @@ mod tests {
         assert_eq!(path, downloads.path().join("lexica-results-2026-11-26-150405.csv"));
         let csv = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
-        assert_eq!(lines[0], "case_name,citation,court,decided_on,docket_number,sources,score,snippet");
+        assert_eq!(lines[0], "case_name,citation,court,decided_on,docket_number,sources,score,match,snippet");
         assert_eq!(csv, lexica_core::search::export::to_csv(&outcome.hits));
         for hit in &outcome.hits {
             assert!(csv.contains(&hit.case_name), "{} missing", hit.case_name);
@@ -545,6 +545,8 @@ mod tests {
             docket_number: None,
             snippet: vec![lexica_core::search::SnippetPart { text: "hearsay".into(), highlight: true }],
             score: 0.5,
+            tier: 1,
+            missing: vec!["\"at home\"".into()],
         };
         let json = serde_json::to_value(vec![hit.clone()]).unwrap();
         let back: Vec<Hit> = serde_json::from_value(json).unwrap();

@@ -292,13 +292,13 @@ test("the reader opens a PostgreSQL hit with the search terms marked", async () 
   await search(s, 'hearsay OR "due process"');
   await finished(s);
   const [hit] = await s.findAllX(
-    `//*[@id="results"]/*[@role="option"][.//span[contains(@class, "badge") and normalize-space(.)="${ALPHA.display}"]]`,
+    `//*[@id="results"]//*[@role="option"][.//span[contains(@class, "badge") and normalize-space(.)="${ALPHA.display}"]]`,
   );
   assert.ok(hit, `a result from ${ALPHA.display}`);
   const caseName = await s.text(
     (
       await s.findAllX(
-        `(//*[@id="results"]/*[@role="option"][.//span[contains(@class, "badge") and normalize-space(.)="${ALPHA.display}"]]//h3)[1]`,
+        `(//*[@id="results"]//*[@role="option"][.//span[contains(@class, "badge") and normalize-space(.)="${ALPHA.display}"]]//h3)[1]`,
       )
     )[0],
   );
@@ -333,4 +333,143 @@ test("the reader opens a PostgreSQL hit with the search terms marked", async () 
   console.log(
     `# reader: "${title}", ${marks.length} marks, e.g. ${JSON.stringify(marks.slice(0, 3))}`,
   );
+});
+
+// A conjunction whose near misses exist in both PostgreSQL sources (and the demo one): few opinions of the corpus
+// speak of a corporation "at home" in a jurisdiction, many have two of the three.
+const NEAR_QUERY = 'jurisdiction AND corporation AND "at home"';
+const NEAR_CLAUSES = ["jurisdiction", "corporation", '"at home"'];
+
+/** What the result list shows: each divider and hit in order, and the summary line. */
+function resultList(s) {
+  return s.exec(`return {
+    items: [...document.querySelectorAll('#results .divider, #results [role="option"]')].map((el) =>
+      el.matches('.divider')
+        ? { divider: el.textContent.trim(), group: el.closest('[role="group"]')?.dataset.tier ?? null,
+            next: el.nextElementSibling?.dataset.tier ?? null }
+        : { tier: Number(el.dataset.tier), name: el.querySelector('h3')?.textContent.trim() ?? '',
+            missing: el.querySelector('.missing')?.textContent.replace(/\\s+/g, ' ').trim() ?? null }),
+    summary: document.querySelector('p.summary')?.textContent.replace(/\\s+/g, ' ').trim() ?? '' };`);
+}
+
+test("near misses: a Boolean conjunction lists its exact matches, then each near-miss tier under a divider, each hit naming its missing clause; turned off, exact matches only", async () => {
+  const s = await open();
+  await choose(s, SLOW.display, false);
+  await choose(s, DOWN.display, false);
+  await search(s, NEAR_QUERY);
+  const { chips: end } = await finished(s);
+  for (const chip of end) {
+    assert.equal(chip.status, "completed", JSON.stringify(chip));
+  }
+  const { items, summary } = await resultList(s);
+  const hits = items.filter((item) => item.divider === undefined);
+  const dividers = items.filter((item) => item.divider !== undefined);
+  const nearHits = hits.filter((item) => item.tier > 0);
+  assert.ok(
+    nearHits.length > 0,
+    `near misses listed: ${JSON.stringify(items.slice(0, 5))}`,
+  );
+
+  // Tiers in order, exact first; one divider per near-miss tier, right before its first hit, saying the tier.
+  const tiers = hits.map((item) => item.tier);
+  assert.deepEqual(
+    tiers,
+    [...tiers].sort((a, b) => a - b),
+    "exact matches first, then tier 1, then tier 2",
+  );
+  const nearTiers = [...new Set(nearHits.map((item) => item.tier))];
+  assert.deepEqual(
+    dividers.map((d) => d.group),
+    nearTiers.map(String),
+    `one divider per near-miss tier: ${JSON.stringify(dividers)}`,
+  );
+  for (const divider of dividers) {
+    const tier = Number(divider.group);
+    assert.equal(
+      divider.next,
+      String(tier),
+      `the divider comes right before a tier-${tier} hit`,
+    );
+    assert.equal(
+      divider.divider,
+      `Near misses — these opinions lack ${tier === 1 ? "one" : "two"} of your query's AND-ed clauses`,
+    );
+    const at = items.indexOf(divider);
+    assert.ok(
+      at === 0 || (items[at - 1].tier ?? 0) < tier,
+      "nothing of its tier before it",
+    );
+  }
+
+  // Every near miss names what it lacks (clauses of the query); the exact matches name nothing.
+  for (const item of nearHits) {
+    assert.ok(item.missing?.startsWith("missing: "), JSON.stringify(item));
+    const lacking = item.missing.slice("missing: ".length).split(", ");
+    assert.equal(lacking.length, item.tier, JSON.stringify(item));
+    for (const clause of lacking) {
+      assert.ok(
+        NEAR_CLAUSES.includes(clause),
+        `${JSON.stringify(clause)} is one of the query's clauses`,
+      );
+    }
+  }
+  assert.ok(
+    hits
+      .filter((item) => item.tier === 0)
+      .every((item) => item.missing === null),
+  );
+
+  // The summary and the chips count the exact matches and the near misses apart.
+  const exact = hits.length - nearHits.length;
+  assert.match(
+    summary,
+    new RegExp(
+      `^${exact} results? \\+ ${nearHits.length} near miss(es)? from 3 of 3 sources`,
+    ),
+    summary,
+  );
+  assert.ok(
+    end.some((c) => /\+\d+ near ·/.test(c.text)),
+    `a chip counts near misses: ${JSON.stringify(end.map((c) => c.text))}`,
+  );
+
+  // On screen: the first divider scrolled into view, with the hit after it.
+  const [first] = await s.findAll("#results .divider");
+  await s.exec(
+    'arguments[0].scrollIntoView({ block: "start" }); window.scrollBy(0, -60);',
+    [first],
+  );
+  const [label] = await s.findAll(
+    '#results .hit[data-tier="1"] .missing, #results .hit[data-tier="2"] .missing',
+  );
+  assert.match(
+    await s.text(first),
+    /^Near misses — these opinions lack (one|two) of your query's AND-ed clauses$/,
+  );
+  assert.match(await s.text(label), /^missing: /);
+  await s.screenshot(ARTIFACTS, "d-near-misses");
+  console.log(
+    `# near misses: ${summary}; ${dividers.length} divider(s); first near miss: ${nearHits[0].name} (${nearHits[0].missing}); chips: ${end.map((c) => c.text).join(" | ")}`,
+  );
+
+  // Turned off: the same query lists exact matches only.
+  const [setting] = await s.findAllX(
+    '//label[normalize-space(.)="Near misses"]/input[@type="checkbox"]',
+  );
+  assert.ok(setting, "the Near misses setting");
+  await s.click(setting);
+  assert.equal(await s.exec("return arguments[0].checked;", [setting]), false);
+  await search(s, NEAR_QUERY);
+  await finished(s);
+  const off = await resultList(s);
+  assert.ok(
+    off.items.every(
+      (item) =>
+        item.divider === undefined && item.tier === 0 && item.missing === null,
+    ),
+    JSON.stringify(off.items.slice(0, 5)),
+  );
+  assert.equal(off.items.length, exact, "the same exact matches");
+  assert.doesNotMatch(off.summary, /near/, off.summary);
+  console.log(`# near misses off: ${off.summary}`);
 });

@@ -90,8 +90,24 @@ export function hit(from, opinion_id, case_name, score, changes = {}) {
       { text: '.', highlight: false },
     ],
     score,
+    tier: 0,
+    missing: [],
     ...changes,
   };
+}
+
+/**
+ * A near miss: a hit lacking `missing` (clauses in query syntax), in tier `missing.length`.
+ * @param {DataSource} from
+ * @param {number} opinion_id
+ * @param {string} case_name
+ * @param {number} score
+ * @param {string[]} missing
+ * @param {Partial<Hit>} [changes]
+ * @returns {Hit}
+ */
+export function nearMiss(from, opinion_id, case_name, score, missing, changes = {}) {
+  return hit(from, opinion_id, case_name, score, { tier: missing.length, missing, ...changes });
 }
 
 /**
@@ -122,13 +138,22 @@ export function running(s) {
 /**
  * @param {DataSource} s
  * @param {ExecutionStatus} status
- * @param {Hit[]} hits
+ * @param {Hit[]} hits its exact matches and near misses (counted apart, as the core does)
  * @param {number} ms
  * @param {string | null} [error]
  * @returns {SourceOutcome}
  */
 export function outcome(s, status, hits, ms, error = null) {
-  return { source_id: s.id, name: s.name, status, results_count: hits.length, execution_time_ms: ms, error };
+  const exact = hits.filter((h) => h.tier === 0).length;
+  return {
+    source_id: s.id,
+    name: s.name,
+    status,
+    results_count: exact,
+    near_misses: hits.length - exact,
+    execution_time_ms: ms,
+    error,
+  };
 }
 
 /**
@@ -142,16 +167,18 @@ export function sourceFinished(result, hits) {
 
 /**
  * @param {SourceOutcome[]} outcomes
- * @param {number} total
+ * @param {Hit[]} hits the merged list
  * @param {number} wall
  * @returns {SearchSummary}
  */
-export function summary(outcomes, total, wall) {
+export function summary(outcomes, hits, wall) {
   /** @param {ExecutionStatus} status */
   const count = (status) => outcomes.filter((o) => o.status === status).length;
   return {
     search_id: SEARCH_ID,
-    total_results: total,
+    total_results: hits.length,
+    exact_results: hits.filter((h) => h.tier === 0).length,
+    near_miss_results: hits.filter((h) => h.tier > 0).length,
     sources_searched: outcomes.length,
     completed: count('completed'),
     failed: count('failed'),
@@ -171,7 +198,7 @@ export function summary(outcomes, total, wall) {
  * @returns {{ event: SearchEvent, answer: SearchOutcome }}
  */
 export function finished(outcomes, hits, wall) {
-  const sum = summary(outcomes, hits.length, wall);
+  const sum = summary(outcomes, hits, wall);
   return {
     event: { type: 'finished', summary: sum, hits },
     answer: { search_id: SEARCH_ID, hits, summary: sum, sources: outcomes },

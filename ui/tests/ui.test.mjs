@@ -6,6 +6,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import {
   finished,
   hit,
+  nearMiss,
   opinion,
   outcome,
   OVERVIEW,
@@ -983,5 +984,190 @@ describe('search window', () => {
     await page.getByRole('button', { name: 'History' }).click();
     await page.locator('.entry').waitFor();
     assert.deepEqual(await audit(page), [], 'the history');
+  });
+
+  test('near misses: one divider per tier, before its first hit, says what the tier lacks; each near miss shows its missing clauses; the summary counts both', async () => {
+    const page = await open();
+    await page.evaluate(AXE_SOURCE);
+    const query = 'jurisdiction AND corporation AND "at home"';
+    await search(page, query);
+    const [s, n] = [SOURCES.sample, SOURCES.ny];
+    await emit(page, started([s, n]));
+    await emit(page, running(s));
+    await emit(page, running(n));
+
+    // Each source lists its exact matches first, then its near misses (a near miss may score higher).
+    const fromSample = [
+      hit(s, 1, 'Goodyear v. Brown', 0.4),
+      nearMiss(s, 2, 'Daimler AG v. Bauman', 0.9, ['"at home"']),
+    ];
+    await emit(page, sourceFinished(outcome(s, 'completed', fromSample, 12), fromSample));
+    assert.match(
+      (await chip(page, s.name).textContent()) ?? '',
+      /Sample opinions \(offline\): 1 result \+1 near · 12 ms/,
+    );
+    assert.match(
+      (await summaryLine(page)) ?? '',
+      /Searching… 1 result \+ 1 near miss so far from 1 of 2 sources/,
+    );
+
+    const fromNy = [
+      hit(n, 10, 'International Shoe Co. v. Washington', 0.3),
+      nearMiss(n, 11, 'Burnham v. Superior Court', 0.8, ['corporation']),
+      nearMiss(n, 12, 'Matter of Grant', 0.7, ['corporation', '"at home"']),
+    ];
+    await emit(page, sourceFinished(outcome(n, 'completed', fromNy, 40), fromNy));
+    // Merged as they arrive: every exact match before any near miss, tier 1 before tier 2, best first in each.
+    assert.deepEqual(await resultNames(page), [
+      'Goodyear v. Brown',
+      'International Shoe Co. v. Washington',
+      'Daimler AG v. Bauman',
+      'Burnham v. Superior Court',
+      'Matter of Grant',
+    ]);
+    assert.match(
+      (await chip(page, n.name).textContent()) ?? '',
+      /NY Court of Appeals: 1 result \+2 near · 40 ms/,
+    );
+
+    const merged = [
+      hit(s, 1, 'Goodyear v. Brown', 0.4),
+      hit(n, 10, 'International Shoe Co. v. Washington', 0.3),
+      nearMiss(s, 2, 'Daimler AG v. Bauman', 0.9, ['"at home"']),
+      nearMiss(n, 11, 'Burnham v. Superior Court', 0.8, ['corporation']),
+      nearMiss(n, 12, 'Matter of Grant', 0.7, ['corporation', '"at home"']),
+    ];
+    const end = finished(
+      [outcome(s, 'completed', fromSample, 12), outcome(n, 'completed', fromNy, 40)],
+      merged,
+      45,
+    );
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    assert.equal(await summaryLine(page), '2 results + 3 near misses from 2 of 2 sources in 45 ms');
+
+    // One divider per near-miss tier, right before the tier's first hit, saying what the tier lacks.
+    const order = await page
+      .locator('#results')
+      .evaluate((list) =>
+        [...list.querySelectorAll('.divider, [role="option"] h3')].map((element) =>
+          element.matches('.divider') ? `— ${element.textContent.trim()}` : element.textContent.trim(),
+        ),
+      );
+    assert.deepEqual(order, [
+      'Goodyear v. Brown',
+      'International Shoe Co. v. Washington',
+      "— Near misses — these opinions lack one of your query's AND-ed clauses",
+      'Daimler AG v. Bauman',
+      'Burnham v. Superior Court',
+      "— Near misses — these opinions lack two of your query's AND-ed clauses",
+      'Matter of Grant',
+    ]);
+    // Each tier is a group named by its divider, holding just that tier's hits.
+    const tierOne = page.getByRole('group', { name: /lack one of your query/ });
+    assert.deepEqual(await tierOne.locator('[role="option"] h3').allTextContents(), [
+      'Daimler AG v. Bauman',
+      'Burnham v. Superior Court',
+    ]);
+    const tierTwo = page.getByRole('group', { name: /lack two of your query/ });
+    assert.deepEqual(await tierTwo.locator('[role="option"] h3').allTextContents(), ['Matter of Grant']);
+
+    // A near miss names what it lacks, as text, and that is part of its accessible description; exact hits do not.
+    const option = (/** @type {string} */ name) => page.getByRole('option', { name });
+    const missing = async (/** @type {string} */ name) =>
+      (await option(name).locator('.missing').textContent())?.replace(/\s+/g, ' ').trim();
+    assert.equal(await missing('Daimler AG v. Bauman'), 'missing: "at home"');
+    assert.equal(await missing('Burnham v. Superior Court'), 'missing: corporation');
+    assert.equal(await missing('Matter of Grant'), 'missing: corporation, "at home"');
+    assert.deepEqual(await option('Matter of Grant').locator('.missing code').allTextContents(), [
+      'corporation',
+      '"at home"',
+    ]);
+    for (const name of ['Goodyear v. Brown', 'International Shoe Co. v. Washington']) {
+      assert.equal(await option(name).locator('.missing').count(), 0, `${name} is exact`);
+    }
+    const described = await option('Daimler AG v. Bauman').evaluate((element) =>
+      (element.getAttribute('aria-describedby') ?? '')
+        .split(' ')
+        .map((id) => document.getElementById(id)?.textContent.replace(/\s+/g, ' ').trim())
+        .join(' | '),
+    );
+    assert.match(described, /^missing: "at home" \| 2 N\.Y\.2d 6/);
+
+    // ↓ crosses the divider: the near misses are results like the others.
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await focused(page), 'Daimler AG v. Bauman');
+    await page.keyboard.press('End');
+    assert.equal(await focused(page), 'Matter of Grant');
+
+    assert.deepEqual(await audit(page), [], 'results with near-miss dividers and labels');
+  });
+
+  test('near misses: a list with none has no divider; a tier-2-only list gets one divider', async () => {
+    const page = await open();
+    const s = SOURCES.sample;
+    await searchAndFinish(page, 'hearsay /p object!', [hit(s, 1, 'First v. One', 0.9)]);
+    assert.equal(await page.locator('#results .divider').count(), 0);
+    assert.equal(await page.locator('#results [role="group"]').count(), 0);
+    assert.equal(await summaryLine(page), '1 result from 1 of 1 source in 10 ms');
+
+    await searchAndFinish(page, 'a AND b AND c', [
+      nearMiss(s, 2, 'Second v. Two', 0.5, ['b', 'c']),
+      nearMiss(s, 3, 'Third v. Three', 0.4, ['a', 'c']),
+    ]);
+    assert.deepEqual(await page.locator('#results .divider').allTextContents(), [
+      "Near misses — these opinions lack two of your query's AND-ed clauses",
+    ]);
+    assert.equal(await summaryLine(page), '0 results + 2 near misses from 1 of 1 source in 10 ms');
+  });
+
+  test('near misses setting: on by default; turned off, the search request says near_misses: false', async () => {
+    const page = await open();
+    const setting = page.getByRole('checkbox', { name: 'Near misses' });
+    assert.equal(await setting.isChecked(), true);
+    assert.match(
+      (await page.locator(`#${String(await setting.getAttribute('aria-describedby'))}`).textContent()) ?? '',
+      /lack one or two of the AND-ed clauses/,
+    );
+
+    // On: the request leaves it to the core's default (on).
+    const s = SOURCES.sample;
+    const first = await search(page, 'jurisdiction AND corporation');
+    assert.equal(/** @type {{ near_misses?: boolean }} */ (first.request).near_misses, undefined);
+    const end = finished([outcome(s, 'completed', [], 5)], [], 6);
+    await emit(page, started([s]));
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    // Off: exact matches only.
+    await setting.uncheck();
+    const second = await search(page, 'jurisdiction AND corporation');
+    assert.deepEqual(second.request, {
+      query: 'jurisdiction AND corporation',
+      mode: 'boolean',
+      sources: [],
+      filters: { courts: [], jurisdictions: [] },
+      sort: 'relevance',
+      near_misses: false,
+    });
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+    // The setting stays as chosen for the next search.
+    assert.equal(await setting.isChecked(), false);
+    const third = await search(page, 'miranda AND custody');
+    assert.equal(/** @type {{ near_misses?: boolean }} */ (third.request).near_misses, false);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Search' }).waitFor();
+
+    // Back on: the default again.
+    await setting.check();
+    const fourth = await search(page, 'miranda AND custody');
+    assert.equal(/** @type {{ near_misses?: boolean }} */ (fourth.request).near_misses, undefined);
+    await answer(page, end.answer);
   });
 });

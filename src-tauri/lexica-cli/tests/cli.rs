@@ -204,3 +204,26 @@ fn a_new_install_searches_the_built_in_sample_at_once() {
     let check = i.ok(&["query", "check", "hearsay /p object!"]);
     assert!(check.contains("canonical:") && check.contains("tsquery"), "{check}");
 }
+
+#[test]
+fn near_misses_are_marked_and_can_be_turned_off() {
+    let i = Install::new();
+    // No opinion of the sample says "zebra": every hit lacks that clause (tier 1) or two (tier 2).
+    let query = "hearsay AND testimony AND zebra";
+    let text = i.ok(&["search", query, "--show", "100"]);
+    assert!(text.contains("── Near misses: these lack one of the query's AND-ed clauses"), "{text}");
+    assert!(text.contains("missing: zebra") && text.contains("near miss(es)"), "{text}");
+    let json = i.json(&["search", query]);
+    let hits = json["hits"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    for h in hits {
+        let missing: Vec<&str> = h["missing"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+        assert_eq!(h["tier"].as_u64().unwrap() as usize, missing.len(), "{h}");
+        assert!(missing.contains(&"zebra"), "{h}");
+    }
+    assert_eq!(json["summary"]["exact_results"], 0);
+    assert_eq!(json["summary"]["near_miss_results"].as_u64().unwrap() as usize, hits.len());
+    let off = i.json(&["search", query, "--no-near-misses"]);
+    assert_eq!(off["hits"].as_array().unwrap().len(), 0);
+    assert_eq!(off["summary"]["near_miss_results"], 0);
+}

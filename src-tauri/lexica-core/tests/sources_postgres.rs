@@ -165,6 +165,19 @@ async fn the_doctor_reports_each_check() {
     assert!(by_name(&report, "full-text index").message.contains("opinions_search_vector_idx"), "{report:#?}");
     assert_eq!(by_name(&report, "rows").message, "4 opinions");
     assert_eq!(by_name(&report, "role privileges").status, CheckStatus::Ok);
+    assert_eq!(by_name(&report, "ranking statistics").status, CheckStatus::Ok, "{report:#?}");
+
+    // A source without Lexica's ranking statistics (an existing firm database) still works; the
+    // doctor says what it lacks and how to add it.
+    let bare = support::opinion_database(&pg, 2).await;
+    let mut conn = support::admin(&support::url_with_db(&pg, &bare)).await;
+    support::exec(&mut conn, "DROP TABLE lexica_corpus_stats, lexica_term_stats, opinion_lengths").await;
+    add(&lexica, &admin, "no_statistics", &support::url_with_db(&pg, &bare).replace(":lexica-test-superuser", ""))
+        .await;
+    lexica.set_source_password(&admin, "no_statistics", &Secret::new("lexica-test-superuser")).await.unwrap();
+    let stats = by_name(&lexica.test_source(&admin, "no_statistics").await.unwrap(), "ranking statistics");
+    assert_eq!(stats.status, CheckStatus::Warning);
+    assert!(stats.message.contains("no ranking statistics") && stats.message.contains("lexica ingest"), "{stats:?}");
 
     // The superuser can write: a warning recommending a SELECT-only role.
     add(&lexica, &admin, "as_superuser", &support::url_with_db(&pg, &db).replace(":lexica-test-superuser", "")).await;

@@ -63,6 +63,13 @@ pub enum IngestError {
     )]
     Database { target: String, during: &'static str, message: String },
 
+    #[error(
+        "the ranking statistics in {target} do not match its opinions (were lexica_term_stats, opinion_lengths or \
+         lexica_corpus_stats changed by hand?). Run `DELETE FROM opinion_lengths; DELETE FROM lexica_corpus_stats;` \
+         in it and run the same command again: the ingest then recomputes them from the stored opinions."
+    )]
+    InconsistentStatistics { target: String },
+
     #[error("the ingest's background reader stopped unexpectedly ({0}). Run the command again.")]
     Internal(String),
 }

@@ -1,15 +1,18 @@
 //! Builds opinion sources: loads court opinions from JSON Lines into a PostgreSQL source or an
-//! SQLite (FTS5) bundle, creating the source schema of `migrations/source-*` when absent, and
-//! builds the built-in demo bundle.
+//! SQLite (FTS5) bundle, creating the source schema of `migrations/source-*` when absent,
+//! keeps the source's ranking statistics current, and builds the built-in demo bundle.
 //!
 //! # Layout
 //! - [`target`]: where an ingest writes ([`Target`]) and how it is shown (URLs without passwords).
 //! - [`record`]: the input record format, its validation and the prepared (normalized, paragraph
-//!   split) form both targets load.
+//!   split, with its statistics' lengths and terms) form both targets load.
+//! - `stats`: the ranking statistics (`migrations/source-*/0003_statistics.sql`): their
+//!   definitions, computed once for both targets, and the net per-batch changes loaders write.
 //! - `reader`: reads plain or gzip input on a blocking thread and sends batches of prepared
 //!   records to the loader, so parsing overlaps with database work.
 //! - `postgres`: the PostgreSQL loader (COPY into staging tables, classify and write in SQL).
-//! - `tsvector`: PostgreSQL `tsvector` literals built from Lexica's normalized words.
+//! - `tsvector`: PostgreSQL `tsvector` literals built from Lexica's normalized words (and the
+//!   one rule for which words are lexemes, shared with the statistics).
 //! - `sqlite`: the SQLite bundle loader (multi-row inserts, contentless-delete FTS5).
 //! - [`report`]: [`Progress`] updates and the final [`IngestReport`].
 //! - [`error`]: [`IngestError`], the one error type.
@@ -24,6 +27,22 @@
 //! - A bad record (malformed JSON, unknown field, bad date, empty body, duplicate id, or one
 //!   the database refuses) is reported with its line number and the load goes on. Only a
 //!   failure of the input stream or of the database as a whole stops an ingest.
+//! - The ranking statistics (`lexica_corpus_stats`, `lexica_term_stats`, `opinion_lengths`)
+//!   are exact after every committed batch, updated in the batch's own transaction: an inserted
+//!   opinion adds its field lengths and +1 to the df of each of its terms, a changed one first
+//!   takes off what its old version added, an unchanged one touches nothing (not even
+//!   `updated_at`). A term no opinion holds any more is deleted. The definitions (field length
+//!   = `lexica_query::text::words(field).len()`; terms = distinct words of case name, citation,
+//!   court and body that PostgreSQL keeps as lexemes) are in one place, so a PostgreSQL source
+//!   and an SQLite bundle built from the same input hold identical statistics.
+//! - A source without complete statistics (loaded by an older Lexica: no `lexica_corpus_stats`
+//!   row; or written by something that left its recorded opinion count wrong) gets them
+//!   computed from the opinions it already holds before any batch is loaded, even when every
+//!   input record is unchanged. Interrupting that is safe: the corpus row is written last, in
+//!   the transaction that writes the document frequencies, so its presence means the
+//!   statistics are complete, and the next run resumes. Statistics found inconsistent while
+//!   loading (changed by hand) stop the ingest with [`IngestError::InconsistentStatistics`],
+//!   which says how to have them rebuilt.
 
 pub mod demo;
 pub mod error;
@@ -32,6 +51,7 @@ mod reader;
 pub mod record;
 pub mod report;
 mod sqlite;
+mod stats;
 pub mod target;
 mod tsvector;
 

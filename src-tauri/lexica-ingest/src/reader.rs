@@ -198,23 +198,16 @@ fn prepare_all(batch: &mut Batch, pending: Vec<(u64, record::Opinion)>, pg_vecto
         let source_id = opinion.source_id.clone();
         // Text processing must not panic on any input; if it ever does, that record is
         // rejected (and the bug visible in the report) instead of the ingest dying.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            record::prepare(line, opinion).map(|mut p| {
-                if pg_vectors {
-                    p.build_pg_vectors();
-                }
-                p
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| record::prepare(line, opinion, pg_vectors)))
+            .unwrap_or_else(|_| {
+                Err(RejectedRecord {
+                    line,
+                    source_id: Some(source_id),
+                    kind: RejectKind::InvalidField,
+                    reason: "Lexica's text processing failed on this record (a bug: please report it with the record)"
+                        .into(),
+                })
             })
-        }))
-        .unwrap_or_else(|_| {
-            Err(RejectedRecord {
-                line,
-                source_id: Some(source_id),
-                kind: RejectKind::InvalidField,
-                reason: "Lexica's text processing failed on this record (a bug: please report it with the record)"
-                    .into(),
-            })
-        })
     };
     let results: Vec<Result<Prepared, RejectedRecord>> = if threads <= 1 || pending.len() < 2 {
         pending.into_iter().map(prepare).collect()

@@ -10,6 +10,8 @@
 use lexica_query::text;
 use serde::{Deserialize, Serialize};
 
+use crate::stats::{self, Lengths};
+
 /// Longest accepted `source_id`, in bytes. It is a unique-indexed key: PostgreSQL's btree
 /// refuses entries over about 2.7 KB, and no real id comes near this.
 pub const MAX_SOURCE_ID_BYTES: usize = 512;
@@ -93,6 +95,11 @@ pub(crate) struct Prepared {
     /// `text::paragraphs(body)`, each with its `text::normalize` form. The normalized body is
     /// these joined by single spaces (words never cross a paragraph boundary).
     pub paragraphs: Vec<Paragraph>,
+    /// Field lengths for `opinion_lengths` (see [`crate::stats`]).
+    pub lengths: Lengths,
+    /// The distinct terms of the four fields for `lexica_term_stats`, joined by single spaces
+    /// (see [`crate::stats`]); read them with [`Prepared::terms`].
+    pub terms: String,
     /// PostgreSQL vector literals, built on the reader thread when the target is PostgreSQL.
     pub pg_vectors: Option<PgVectors>,
 }
@@ -113,18 +120,29 @@ pub(crate) struct PgVectors {
 }
 
 impl Prepared {
-    /// Builds [`PgVectors`] for this record.
+    /// Builds [`PgVectors`] for this record, and its terms from the document vector's lexemes
+    /// (the same set [`stats::terms_of_normalized`] gives, without a second pass over the words).
     pub fn build_pg_vectors(&mut self) {
-        use crate::tsvector::{Weight, literal};
+        use crate::tsvector::{Weight, literal, literal_with_lexemes};
         let norm_body = self.norm_body();
-        let document = literal(&[
-            (&self.norm_case_name, Weight::A),
-            (&self.norm_citation, Weight::B),
-            (&self.norm_court, Weight::C),
-            (&norm_body, Weight::D),
-        ]);
+        let mut terms = String::new();
+        let document = literal_with_lexemes(
+            &[
+                (&self.norm_case_name, Weight::A),
+                (&self.norm_citation, Weight::B),
+                (&self.norm_court, Weight::C),
+                (&norm_body, Weight::D),
+            ],
+            &mut terms,
+        );
+        self.terms = terms;
         let paragraphs = self.paragraphs.iter().map(|p| literal(&[(&p.norm, Weight::D)])).collect();
         self.pg_vectors = Some(PgVectors { document, paragraphs });
+    }
+
+    /// The record's distinct terms (see [`crate::stats`]).
+    pub fn terms(&self) -> impl Iterator<Item = &str> {
+        self.terms.split(' ').filter(|t| !t.is_empty())
     }
 
     /// `text::normalize(body)`, rebuilt from the paragraphs.
@@ -280,9 +298,10 @@ pub fn is_valid_date(s: &str) -> bool {
     y >= 1 && (1..=days).contains(&d)
 }
 
-/// Adds Lexica's normalized text and paragraphs. A body with no words is rejected: it would
-/// have no paragraph rows and could never be found.
-pub(crate) fn prepare(line: u64, opinion: Opinion) -> Result<Prepared, RejectedRecord> {
+/// Adds Lexica's normalized text and paragraphs, the statistics' lengths and terms, and with
+/// `pg_vectors` the PostgreSQL vector literals. A body with no words is rejected: it would have
+/// no paragraph rows and could never be found.
+pub(crate) fn prepare(line: u64, opinion: Opinion, pg_vectors: bool) -> Result<Prepared, RejectedRecord> {
     let paragraphs: Vec<Paragraph> = text::paragraphs(&opinion.body)
         .into_iter()
         .map(|body| {
@@ -298,15 +317,38 @@ pub(crate) fn prepare(line: u64, opinion: Opinion) -> Result<Prepared, RejectedR
             reason: "`body` has no words (only punctuation or symbols)".into(),
         });
     }
-    Ok(Prepared {
+    let norm_case_name = text::normalize(&opinion.case_name);
+    let norm_citation = opinion.citation.as_deref().map(text::normalize).unwrap_or_default();
+    let norm_court = text::normalize(&opinion.court);
+    // Computed here, on the reader threads, so the loader only adds them up. The body's word
+    // count is the sum over its paragraphs: no word crosses a paragraph boundary.
+    let lengths = Lengths {
+        case_name: stats::normalized_word_count(&norm_case_name),
+        citation: stats::normalized_word_count(&norm_citation),
+        court: stats::normalized_word_count(&norm_court),
+        body: paragraphs.iter().map(|p| stats::normalized_word_count(&p.norm)).fold(0, i32::saturating_add),
+    };
+    let mut prepared = Prepared {
         line,
-        norm_case_name: text::normalize(&opinion.case_name),
-        norm_citation: opinion.citation.as_deref().map(text::normalize).unwrap_or_default(),
-        norm_court: text::normalize(&opinion.court),
+        norm_case_name,
+        norm_citation,
+        norm_court,
         paragraphs,
+        lengths,
+        terms: String::new(),
         opinion,
         pg_vectors: None,
-    })
+    };
+    if pg_vectors {
+        prepared.build_pg_vectors(); // sets `terms` too
+    } else {
+        prepared.terms = stats::terms_of_normalized(
+            [prepared.norm_case_name.as_str(), &prepared.norm_citation, &prepared.norm_court]
+                .into_iter()
+                .chain(prepared.paragraphs.iter().map(|p| p.norm.as_str())),
+        );
+    }
+    Ok(prepared)
 }
 
 #[cfg(test)]
@@ -367,11 +409,18 @@ mod tests {
     #[test]
     fn wordless_body_is_rejected_and_norm_body_matches_normalize() {
         let o = line(&GOOD.replace("Text.", "— . —")).expect("parses");
-        assert_eq!(prepare(3, o).expect_err("no words").kind, RejectKind::EmptyBody);
+        assert_eq!(prepare(3, o, false).expect_err("no words").kind, RejectKind::EmptyBody);
         let body = "First para, it's here.\nMore.\n\n\nSecond — para.\n";
         let o = line(&GOOD.replace("Text.", &body.replace('\n', "\\n"))).expect("parses");
-        let p = prepare(3, o).expect("prepared");
+        let p = prepare(3, o.clone(), false).expect("prepared");
         assert_eq!(p.norm_body(), text::normalize(body));
         assert_eq!(p.paragraphs.len(), 2);
+        assert_eq!(p.lengths, Lengths::of_text("A v. B", None, "C", body));
+        let mut terms: Vec<&str> = p.terms().collect();
+        terms.sort_unstable();
+        assert_eq!(terms, stats::terms_of_text("A v. B", None, "C", body));
+        // The PostgreSQL path takes them from the document vector: the same set, sorted.
+        let pg = prepare(3, o, true).expect("prepared");
+        assert_eq!(pg.terms().collect::<Vec<_>>(), terms);
     }
 }

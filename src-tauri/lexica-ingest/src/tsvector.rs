@@ -20,6 +20,12 @@ pub const MAX_POSITIONS_PER_LEXEME: usize = 256;
 /// Longest lexeme PostgreSQL accepts, in bytes (`MAXSTRLEN` is 2047).
 pub const MAX_LEXEME_BYTES: usize = 2_046;
 
+/// Whether a normalized word becomes a lexeme of the vector: the one test shared with the term
+/// statistics (`crate::stats`), whose terms must be exactly the vector's lexemes.
+pub fn is_indexed(word: &str) -> bool {
+    word.len() <= MAX_LEXEME_BYTES
+}
+
 /// A `tsvector` weight: `A` (highest) to `D` (default, printed without a letter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weight {
@@ -44,6 +50,17 @@ impl Weight {
 /// spaces) with its weight. Positions run on across parts, as `setweight(…) || setweight(…)`
 /// would number them.
 pub fn literal(parts: &[(&str, Weight)]) -> String {
+    build(parts, None)
+}
+
+/// [`literal`], also appending the vector's distinct lexemes to `lexemes`, sorted and separated
+/// by single spaces: the record's terms for `crate::stats`, had for free from the sort the
+/// literal needs anyway.
+pub fn literal_with_lexemes(parts: &[(&str, Weight)], lexemes: &mut String) -> String {
+    build(parts, Some(lexemes))
+}
+
+fn build(parts: &[(&str, Weight)], mut lexemes: Option<&mut String>) -> String {
     // (word, position, weight) sorted by word, stable so positions stay ascending: cheaper than
     // a hash map, especially in the unoptimized builds the tests run.
     let mut entries: Vec<(&str, u32, Weight)> = Vec::with_capacity(text_len(parts) / 5 + 1);
@@ -54,7 +71,7 @@ pub fn literal(parts: &[(&str, Weight)]) -> String {
                 continue;
             }
             position = position.saturating_add(1);
-            if word.len() <= MAX_LEXEME_BYTES {
+            if is_indexed(word) {
                 entries.push((word, position.min(MAX_POSITION), weight));
             }
         }
@@ -73,6 +90,12 @@ pub fn literal(parts: &[(&str, Weight)]) -> String {
         } else {
             if previous.is_some() {
                 out.push(' ');
+            }
+            if let Some(lexemes) = lexemes.as_deref_mut() {
+                if !lexemes.is_empty() {
+                    lexemes.push(' ');
+                }
+                lexemes.push_str(word);
             }
             push_quoted(&mut out, word);
             out.push(':');
@@ -136,6 +159,9 @@ mod tests {
             "'a':1A,6C 'b':3A 'court':4C 'of':5C 'v':2A"
         );
         assert_eq!(literal(&[("it's", Weight::D)]), "'it''s':1");
+        let mut lexemes = String::new();
+        let lit = literal_with_lexemes(&[("b a", Weight::A), ("a c", Weight::D)], &mut lexemes);
+        assert_eq!((lit.as_str(), lexemes.as_str()), ("'a':2A,3 'b':1A 'c':4", "a b c"));
         assert_eq!(literal(&[("x y x", Weight::D)]), "'x':1,3 'y':2");
         assert_eq!(literal(&[]), "");
         let many = "w ".repeat(300);

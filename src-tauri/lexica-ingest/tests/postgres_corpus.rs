@@ -1,5 +1,6 @@
 //! The full shared corpus into a real PostgreSQL source: counts, field round-trips, paragraph
-//! rows, the full-text indexes, idempotent re-ingest, and an update.
+//! rows, the full-text indexes, idempotent re-ingest, and an update; the ranking statistics stay
+//! consistent with the stored vectors throughout (tests/statistics.rs checks them in detail).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -10,6 +11,32 @@ use common::*;
 use lexica_ingest::{Target, ingest};
 use lexica_query::text;
 use sqlx::Row;
+use sqlx::postgres::PgConnection;
+
+/// The ranking statistics agree with the stored opinions: df is the lexeme count of the
+/// document vectors, the corpus row holds the opinion count and the sums of `opinion_lengths`,
+/// which has a row per opinion.
+async fn assert_statistics_consistent(conn: &mut PgConnection) {
+    let wrong_df: i64 = sqlx::query_scalar(
+        "WITH v AS (SELECT t.term, count(*) AS df FROM opinions o
+                     CROSS JOIN LATERAL unnest(tsvector_to_array(o.search_vector)) t (term) GROUP BY t.term)
+         SELECT count(*) FROM v FULL JOIN lexica_term_stats s ON s.term = v.term WHERE s.df IS DISTINCT FROM v.df",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(wrong_df, 0, "terms whose df differs from the vectors'");
+    let (consistent,): (bool,) = sqlx::query_as(
+        "SELECT c.opinions = (SELECT count(*) FROM opinions) AND c.opinions = (SELECT count(*) FROM opinion_lengths)
+            AND (c.case_name_words, c.citation_words, c.court_words, c.body_words) =
+                (SELECT sum(case_name_words), sum(citation_words), sum(court_words), sum(body_words) FROM opinion_lengths)
+           FROM lexica_corpus_stats c",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(consistent, "corpus row, opinions and opinion_lengths disagree");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_corpus_into_postgres() {
@@ -30,6 +57,7 @@ async fn full_corpus_into_postgres() {
         sqlx::query_scalar("SELECT count(*) FROM opinion_paragraphs").fetch_one(&mut conn).await.unwrap();
     assert_eq!(opinions as u64, CORPUS_OPINIONS);
     assert_eq!(paragraphs as u64, report.paragraphs_written);
+    assert_statistics_consistent(&mut conn).await;
 
     // Every field of every opinion round-trips.
     let corpus = corpus_records();
@@ -184,6 +212,7 @@ async fn full_corpus_into_postgres() {
     assert_eq!(total as u64, CORPUS_OPINIONS + 1);
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM ingest_runs").fetch_one(&mut conn).await.unwrap();
     assert_eq!(runs, 3);
+    assert_statistics_consistent(&mut conn).await;
 
     drop(conn);
     db.drop_db().await;

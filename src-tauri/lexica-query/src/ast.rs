@@ -19,11 +19,11 @@ pub struct Query {
 /// How a plan orders its results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Ranking {
-    /// Boolean mode: the backend's relevance function (`ts_rank_cd`, `bm25`).
+    /// Boolean mode: BM25F over the query's concepts (RANKING.md).
     Relevance,
-    /// Statements mode: how many keywords the opinion contains, plus how many the best single
-    /// paragraph contains (closeness), then the backend's relevance function to break ties.
-    Coverage,
+    /// Statements mode: BM25F over the keywords plus a closeness bonus for the paragraph that
+    /// holds the most of them (RANKING.md).
+    Statements,
 }
 
 /// One node of the tree. `And`/`Or` are n-ary and flattened (no `And` directly inside `And`).
@@ -82,7 +82,7 @@ pub enum Within {
 }
 
 /// A field of the opinion that a restriction targets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Field {
     /// `ti()` / `name()`: the case name (PostgreSQL weight A, FTS5 column `case_name`).
     CaseName,
@@ -205,6 +205,13 @@ impl Node {
     }
 
     /// Visits every node, depth first, parents before children.
+    /// Whether any proximity in the tree asks for the same sentence (`/s`, `+s`).
+    pub fn has_sentence_proximity(&self) -> bool {
+        let mut yes = false;
+        self.walk(&mut |n| yes |= matches!(n, Node::Near { within: Within::Sentence { .. }, .. }));
+        yes
+    }
+
     pub fn walk<'a>(&'a self, visit: &mut dyn FnMut(&'a Node)) {
         visit(self);
         match self {

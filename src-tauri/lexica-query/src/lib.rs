@@ -13,13 +13,17 @@
 //! - [`postgres`]: the compiler to PostgreSQL tsquery SQL.
 //! - [`sqlite`]: the compiler to SQLite FTS5 SQL.
 //! - [`check`](mod@check): the exact evaluator run on candidates (and the tests' reference).
+//! - [`concepts`]: what a query is scored by ([`Concept`]) and its top-level clauses for near
+//!   misses ([`Conjunction`]).
 //! - [`report`]: [`check_report`] for `lexica query check`.
 //!
 //! The language itself (every operator, its precedence, its compilation and exactness, and
-//! the error catalogue) is specified in `SPEC.md` beside this crate's `Cargo.toml`.
+//! the error catalogue) is specified in `SPEC.md` beside this crate's `Cargo.toml`; how results
+//! are ranked (BM25F, shared statistics, near misses) in `RANKING.md` beside it.
 
 pub mod ast;
 pub mod check;
+pub mod concepts;
 pub mod error;
 pub mod expand;
 pub mod parser;
@@ -34,8 +38,9 @@ use serde::Serialize;
 
 pub use ast::{Date, DateRange, Field, Form, Node, Query, Ranking, Term, Within, Word};
 pub use check::{Document, check};
+pub use concepts::{Concept, Conjunction, WordPattern};
 pub use error::{ErrorKind, QueryError};
-pub use plan::{Backend, BindValue, Filters, Plan};
+pub use plan::{Backend, BindValue, CANDIDATE_COLUMNS, ClausePlan, Filters, Plan};
 pub use report::{CheckReport, check_report};
 
 /// Longest query accepted, in characters. Real research queries run to a few hundred; the
@@ -95,25 +100,7 @@ pub struct Highlight {
     pub words: Vec<HighlightWord>,
 }
 
-/// One lexeme of the relevance query both compilers rank by (`opinions.search_vector @@ any`):
-/// every non-excluded word form, restricted to its field's weight (`None` = body), a prefix
-/// for `!`/`*`. The executor uses it to score opinions from sources whose own scores are not
-/// comparable (see lexica-core's `search::score`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RankTerm {
-    pub field: Option<Field>,
-    pub text: String,
-    pub prefix: bool,
-}
-
 impl Query {
-    /// The lexemes of the ranking query, exactly as the compilers put them in `any`.
-    pub fn rank_terms(&self) -> Vec<RankTerm> {
-        let mut toks = Vec::new();
-        plan::positive_tokens(&self.root, None, &mut toks);
-        toks.into_iter().map(|(field, t)| RankTerm { field, text: t.text, prefix: t.prefix }).collect()
-    }
-
     /// The terms and phrases to highlight: every one that is not excluded, in query order.
     pub fn highlight_terms(&self) -> Vec<Highlight> {
         let mut out = Vec::new();

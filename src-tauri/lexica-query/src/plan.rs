@@ -31,25 +31,34 @@ pub struct Filters {
     pub jurisdictions: Vec<String>,
     /// Combined (intersected) with the query's own `da(...)`.
     pub decided: Option<DateRange>,
-    /// Rows returned. When the plan `needs_check`, ask for more than you will show: the
-    /// checker drops candidates.
+    /// Most candidate rows returned (a safety cap: ranking happens after retrieval, so the
+    /// statement returns every match up to this many, in no particular order).
     pub limit: u32,
+    /// Near-miss depth: 0 retrieves exact matches only; 1 also opinions that satisfy all
+    /// top-level clauses of a conjunction but one; 2 also all but two. Ignored for a query that is
+    /// not a conjunction at its top level ([`crate::Query::conjunction`]).
+    pub near_misses: u32,
 }
 
 impl Default for Filters {
     fn default() -> Filters {
-        Filters { courts: Vec::new(), jurisdictions: Vec::new(), decided: None, limit: crate::DEFAULT_LIMIT }
+        Filters {
+            courts: Vec::new(),
+            jurisdictions: Vec::new(),
+            decided: None,
+            limit: crate::DEFAULT_LIMIT,
+            near_misses: 0,
+        }
     }
 }
 
-/// A compiled query for one backend.
+/// A compiled query for one backend: the retrieval statement. Ranking happens after it, in the
+/// executor (BM25F over the candidates' text with statistics shared across sources, RANKING.md),
+/// so the statement returns matches, not scores.
 ///
-/// `sql` returns `(id BIGINT/INTEGER, score DOUBLE)` rows, best first, at most `limit` rows.
-/// `score` is higher-is-better on both backends (PostgreSQL `ts_rank_cd` on
-/// `opinions.search_vector`; SQLite `-bm25(opinions_fts)`), but the two scales differ and
-/// SQLite's depends on each file's statistics: normalizing scores across sources is the
-/// executor's job. In statements mode (`Ranking::Coverage`) `score` is the number of keywords
-/// the opinion holds plus the number the best paragraph holds, identical on both backends.
+/// `sql` returns one row per candidate with the columns [`CANDIDATE_COLUMNS`] (`decided_on` as
+/// `YYYY-MM-DD` text), then, for a near-miss plan, one 0/1 integer per entry of `clauses` (1: the
+/// clause's SQL matched, which for a clause that `needs_check` still has to be confirmed).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub backend: Backend,
@@ -57,15 +66,33 @@ pub struct Plan {
     pub sql: String,
     pub binds: Vec<BindValue>,
     /// True when some part could not be expressed exactly: the statement returns a superset of
-    /// the matches, and each candidate must be confirmed with [`crate::check`] (fetch it with
-    /// `check_fields_sql` and `check_paragraphs_sql`).
+    /// the matches, and each candidate must be confirmed with [`crate::check`] (for a near-miss
+    /// plan: each flagged clause that `needs_check`, and the exclusion if `exclusion_needs_check`).
     pub needs_check: bool,
     /// Why the check is needed (one line per inexact part), for `lexica query check`.
     pub check_reasons: Vec<String>,
-    /// `case_name, citation, court, decided_on (text)` of opinion `id` (one bind).
-    pub check_fields_sql: &'static str,
-    /// The paragraphs (`body`, in order) of opinion `id` (one bind).
-    pub check_paragraphs_sql: &'static str,
+    /// A near-miss plan's top-level clauses, in query order; empty for an exact-only plan.
+    pub clauses: Vec<ClausePlan>,
+    /// A near-miss plan whose `BUT NOT` part could not be compiled exactly: its SQL excludes
+    /// nothing and the checker must exclude.
+    pub exclusion_needs_check: bool,
+    /// A full-text expression (tsquery text for PostgreSQL, an FTS5 MATCH for SQLite) that
+    /// matches every paragraph holding any word of the query, excluded words included: the only
+    /// paragraphs the checker, the scorer and the snippets need (bind it; it is user text).
+    pub paragraph_filter: String,
+}
+
+/// The fixed leading columns of a plan's rows.
+pub const CANDIDATE_COLUMNS: [&str; 7] =
+    ["id", "case_name", "citation", "court", "jurisdiction", "decided_on", "docket_number"];
+
+/// One top-level clause of a near-miss plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClausePlan {
+    /// The clause in canonical query syntax (`"at home"`), shown as "missing: …".
+    pub label: String,
+    /// The clause's SQL is a superset: confirm a flagged row with the checker.
+    pub needs_check: bool,
 }
 
 impl fmt::Display for Plan {
@@ -80,6 +107,10 @@ impl fmt::Display for Plan {
                 BindValue::Text(t) => writeln!(f, "  {p} = {t:?}")?,
                 BindValue::Int(n) => writeln!(f, "  {p} = {n}")?,
             }
+        }
+        for (i, c) in self.clauses.iter().enumerate() {
+            let how = if c.needs_check { "checked after retrieval" } else { "exact" };
+            writeln!(f, "  clause {}: {} ({how})", i + 1, c.label)?;
         }
         if self.needs_check {
             writeln!(f, "  needs exact check of candidates:")?;
@@ -117,11 +148,14 @@ pub(crate) struct Ctx {
     pub backend: Backend,
     pub binds: Vec<BindValue>,
     pub reasons: Vec<String>,
+    /// Inexact parts compiled so far, counted even when their reason repeats (so a caller can
+    /// tell whether one sub-expression was exact).
+    pub inexact_parts: usize,
 }
 
 impl Ctx {
     pub(crate) fn new(backend: Backend) -> Ctx {
-        Ctx { backend, binds: Vec::new(), reasons: Vec::new() }
+        Ctx { backend, binds: Vec::new(), reasons: Vec::new(), inexact_parts: 0 }
     }
 
     /// Adds a bind and returns its placeholder.
@@ -134,6 +168,7 @@ impl Ctx {
     }
 
     pub(crate) fn inexact(&mut self, why: String) {
+        self.inexact_parts += 1;
         if !self.reasons.contains(&why) {
             self.reasons.push(why);
         }
@@ -257,10 +292,8 @@ pub(crate) fn positive_tokens(n: &Node, field: Option<Field>, out: &mut Vec<(Opt
     }
 }
 
-/// The keywords of a statements-mode query (the OR's children, or the single root).
-pub(crate) fn keywords(root: &Node) -> Vec<&Node> {
-    match root {
-        Node::Or(c) => c.iter().collect(),
-        other => vec![other],
-    }
+/// The fewest clauses a near-miss plan's candidates satisfy: all but `depth`, and at least one
+/// (an opinion that satisfies no clause is no near miss).
+pub(crate) fn least_clauses(clauses: usize, depth: u32) -> usize {
+    clauses.saturating_sub(depth as usize).max(1)
 }

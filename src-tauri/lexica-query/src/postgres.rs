@@ -1,4 +1,4 @@
-//! The PostgreSQL compiler: tsquery on `opinions.search_vector` (presence, fields, ranking)
+//! The PostgreSQL compiler: tsquery on `opinions.search_vector` (presence, fields)
 //! and on `opinion_paragraphs.search_vector` (phrases and proximity, exact positions).
 //!
 //! Every tsquery is a bind value cast with `::tsquery` (no parsing config, no stemming): its
@@ -6,8 +6,8 @@
 //! change the tsquery's structure.
 
 use crate::MAX_COMPILED_ALTERNATIVES;
-use crate::ast::{Field, Node, Query, Ranking, Within};
-use crate::plan::{self, Backend, BindValue, Ctx, Filters, Plan, Polarity, Token};
+use crate::ast::{Field, Node, Query, Within};
+use crate::plan::{self, Backend, BindValue, ClausePlan, Ctx, Filters, Plan, Polarity, Token};
 
 /// The tsvector weight of a field (`None` = body).
 fn weight(field: Option<Field>) -> char {
@@ -45,47 +45,60 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     plan::positive_tokens(&query.root, None, &mut toks);
     let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, Some(weight(*f)))).collect();
     let any = c.bind(BindValue::Text(any.join(" | ")));
-    let relevance = format!("ts_rank_cd(o.search_vector, {any}::tsquery)::float8");
-    let (rank, join, order) = match query.ranking {
-        Ranking::Relevance => (relevance, String::new(), "score DESC, o.id".to_string()),
-        Ranking::Coverage => coverage(&mut c, &query.root, relevance),
+    let columns =
+        "o.id, o.case_name, o.citation, o.court, o.jurisdiction, o.decided_on::text AS decided_on, o.docket_number";
+    let conjunction = if filters.near_misses > 0 { query.conjunction() } else { None };
+    let mut clauses = Vec::new();
+    let mut exclusion_needs_check = false;
+    let sql = match conjunction {
+        None => {
+            let cond = document(&mut c, &query.root, Polarity::Include);
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            format!(
+                "SELECT {columns} FROM opinions o WHERE o.search_vector @@ {any}::tsquery AND {cond}{filters_sql} LIMIT {limit}"
+            )
+        }
+        Some(j) => {
+            let mut flags = Vec::new();
+            for (i, clause) in j.clauses.iter().enumerate() {
+                let before = c.inexact_parts;
+                let cond = document(&mut c, &clause.root, Polarity::Include);
+                clauses.push(ClausePlan { label: clause.root.to_string(), needs_check: c.inexact_parts > before });
+                flags.push(format!("({cond})::int AS c{}", i + 1));
+            }
+            let exclude = match &j.exclude {
+                Some(x) => {
+                    let before = c.inexact_parts;
+                    let cond = document(&mut c, &x.root, Polarity::Exclude);
+                    exclusion_needs_check = c.inexact_parts > before;
+                    format!(" AND NOT {cond}")
+                }
+                None => String::new(),
+            };
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let least = plan::least_clauses(clauses.len(), filters.near_misses);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            let sum: Vec<String> = (1..=clauses.len()).map(|i| format!("x.c{i}")).collect();
+            // OFFSET 0 keeps the inner query from being flattened, so each clause is evaluated once.
+            format!(
+                "SELECT x.* FROM (SELECT {columns}, {} FROM opinions o WHERE o.search_vector @@ {any}::tsquery{exclude}{filters_sql} OFFSET 0) x WHERE {} >= {least} LIMIT {limit}",
+                flags.join(", "),
+                sum.join(" + ")
+            )
+        }
     };
-    let cond = document(&mut c, &query.root, Polarity::Include);
-    let filters_sql = c.filter_conditions(query.date, filters);
-    let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
-    let sql = format!(
-        "SELECT o.id, {rank} AS score FROM opinions o{join} WHERE o.search_vector @@ {any}::tsquery AND {cond}{filters_sql} ORDER BY {order} LIMIT {limit}"
-    );
+    let all: Vec<String> = plan::node_tokens(&query.root).iter().map(|t| lexeme(t, None)).collect();
     Plan {
         backend: Backend::Postgres,
         sql,
         binds: c.binds,
-        needs_check: !c.reasons.is_empty(),
+        needs_check: c.inexact_parts > 0,
         check_reasons: c.reasons,
-        check_fields_sql: "SELECT case_name, citation, court, decided_on::text FROM opinions WHERE id = $1",
-        check_paragraphs_sql: "SELECT body FROM opinion_paragraphs WHERE opinion_id = $1 ORDER BY paragraph_no",
+        clauses,
+        exclusion_needs_check,
+        paragraph_filter: all.join(" | "),
     }
-}
-
-/// Statements mode: keywords in the opinion + keywords in its best paragraph.
-fn coverage(c: &mut Ctx, root: &Node, relevance: String) -> (String, String, String) {
-    let keywords = plan::keywords(root);
-    let doc: Vec<String> = keywords.iter().map(|k| format!("({})::int", document(c, k, Polarity::Include))).collect();
-    let para: Vec<String> = keywords.iter().map(|k| paragraph_query(c, k).0).collect();
-    let any_para = c.bind(BindValue::Text(para.join(" | ")));
-    let per: Vec<String> = para
-        .into_iter()
-        .map(|q| {
-            let p = c.bind(BindValue::Text(q));
-            format!("(p.search_vector @@ {p}::tsquery)::int")
-        })
-        .collect();
-    let join = format!(
-        " LEFT JOIN (SELECT p.opinion_id, max({}) AS best FROM opinion_paragraphs p WHERE p.search_vector @@ {any_para}::tsquery GROUP BY p.opinion_id) pc ON pc.opinion_id = o.id",
-        per.join(" + ")
-    );
-    let rank = format!("({} + coalesce(pc.best, 0))::float8", doc.join(" + "));
-    (rank, join, format!("score DESC, {relevance} DESC, o.id"))
 }
 
 /// An opinion-level SQL condition.

@@ -1,12 +1,12 @@
-//! The SQLite compiler: FTS5 MATCH on `opinions_fts` (presence, fields, ranking) and on
+//! The SQLite compiler: FTS5 MATCH on `opinions_fts` (presence, fields) and on
 //! `paragraphs_fts` (phrases and proximity).
 //!
 //! Every MATCH expression is a bind value; its tokens come from [`crate::text::words`]
 //! (alphanumeric) and are always double-quoted, so they cannot change its structure.
 
 use crate::MAX_COMPILED_ALTERNATIVES;
-use crate::ast::{Field, Node, Query, Ranking, Within};
-use crate::plan::{self, Backend, BindValue, Ctx, Filters, Plan, Polarity, Token};
+use crate::ast::{Field, Node, Query, Within};
+use crate::plan::{self, Backend, BindValue, ClausePlan, Ctx, Filters, Plan, Polarity, Token};
 
 fn column(field: Option<Field>) -> &'static str {
     match field {
@@ -42,46 +42,57 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     }
     let any: Vec<String> = by_column.iter().map(|(f, v)| format!("{} : ({})", column(*f), v.join(" OR "))).collect();
     let any = c.bind(BindValue::Text(any.join(" OR ")));
-    let relevance = "-bm25(opinions_fts)".to_string();
-    let (rank, join, order) = match query.ranking {
-        Ranking::Relevance => (relevance, String::new(), "score DESC, o.id".to_string()),
-        Ranking::Coverage => coverage(&mut c, &query.root, relevance),
+    let columns = "o.id, o.case_name, o.citation, o.court, o.jurisdiction, o.decided_on, o.docket_number";
+    let from = "opinions_fts JOIN opinions o ON o.id = opinions_fts.rowid";
+    let conjunction = if filters.near_misses > 0 { query.conjunction() } else { None };
+    let mut clauses = Vec::new();
+    let mut exclusion_needs_check = false;
+    let sql = match conjunction {
+        None => {
+            let cond = document(&mut c, &query.root, Polarity::Include);
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            format!("SELECT {columns} FROM {from} WHERE opinions_fts MATCH {any} AND {cond}{filters_sql} LIMIT {limit}")
+        }
+        Some(j) => {
+            let mut flags = Vec::new();
+            for (i, clause) in j.clauses.iter().enumerate() {
+                let before = c.inexact_parts;
+                let cond = document(&mut c, &clause.root, Polarity::Include);
+                clauses.push(ClausePlan { label: clause.root.to_string(), needs_check: c.inexact_parts > before });
+                flags.push(format!("({cond}) AS c{}", i + 1));
+            }
+            let exclude = match &j.exclude {
+                Some(x) => {
+                    let before = c.inexact_parts;
+                    let cond = document(&mut c, &x.root, Polarity::Exclude);
+                    exclusion_needs_check = c.inexact_parts > before;
+                    format!(" AND NOT {cond}")
+                }
+                None => String::new(),
+            };
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let least = plan::least_clauses(clauses.len(), filters.near_misses);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            let sum: Vec<String> = (1..=clauses.len()).map(|i| format!("x.c{i}")).collect();
+            format!(
+                "SELECT x.* FROM (SELECT {columns}, {} FROM {from} WHERE opinions_fts MATCH {any}{exclude}{filters_sql}) x WHERE {} >= {least} LIMIT {limit}",
+                flags.join(", "),
+                sum.join(" + ")
+            )
+        }
     };
-    let cond = document(&mut c, &query.root, Polarity::Include);
-    let filters_sql = c.filter_conditions(query.date, filters);
-    let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
-    let sql = format!(
-        "SELECT o.id, {rank} AS score FROM opinions_fts JOIN opinions o ON o.id = opinions_fts.rowid{join} WHERE opinions_fts MATCH {any} AND {cond}{filters_sql} ORDER BY {order} LIMIT {limit}"
-    );
+    let all: Vec<String> = plan::node_tokens(&query.root).iter().map(token).collect();
     Plan {
         backend: Backend::Sqlite,
         sql,
         binds: c.binds,
-        needs_check: !c.reasons.is_empty(),
+        needs_check: c.inexact_parts > 0,
         check_reasons: c.reasons,
-        check_fields_sql: "SELECT case_name, citation, court, decided_on FROM opinions WHERE id = ?1",
-        check_paragraphs_sql: "SELECT body FROM opinion_paragraphs WHERE opinion_id = ?1 ORDER BY paragraph_no",
+        clauses,
+        exclusion_needs_check,
+        paragraph_filter: all.join(" OR "),
     }
-}
-
-/// Statements mode: keywords in the opinion + keywords in its best paragraph.
-fn coverage(c: &mut Ctx, root: &Node, relevance: String) -> (String, String, String) {
-    let keywords = plan::keywords(root);
-    let doc: Vec<String> = keywords.iter().map(|k| format!("({})", document(c, k, Polarity::Include))).collect();
-    let per: Vec<String> = keywords
-        .iter()
-        .map(|k| {
-            let q = paragraph_match(c, k).0;
-            let p = c.bind(BindValue::Text(q));
-            format!("SELECT rowid AS pid FROM paragraphs_fts WHERE paragraphs_fts MATCH {p}")
-        })
-        .collect();
-    let join = format!(
-        " LEFT JOIN (SELECT p.opinion_id AS oid, max(x.c) AS best FROM (SELECT pid, count(*) AS c FROM ({}) GROUP BY pid) x JOIN opinion_paragraphs p ON p.id = x.pid GROUP BY p.opinion_id) pc ON pc.oid = o.id",
-        per.join(" UNION ALL ")
-    );
-    let rank = format!("CAST({} + coalesce(pc.best, 0) AS REAL)", doc.join(" + "));
-    (rank, join, format!("score DESC, {relevance} DESC, o.id"))
 }
 
 /// An opinion-level SQL condition.

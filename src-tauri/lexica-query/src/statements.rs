@@ -5,7 +5,7 @@
 //! whole; every other word is kept unless it is a stop word, legal boilerplate
 //! ([`BOILERPLATE`]) or a single character; duplicates are merged (first occurrence wins); at
 //! most [`crate::MAX_STATEMENT_KEYWORDS`] keywords. The query is the OR of the keywords,
-//! ranked by [`crate::Ranking::Coverage`].
+//! ranked by [`crate::Ranking::Statements`].
 
 use crate::ast::{Form, Node, Query, Ranking, Term, Word};
 use crate::error::{ErrorKind, QueryError};
@@ -353,7 +353,7 @@ pub fn parse_statements(input: &str) -> Result<Query, QueryError> {
         })
         .collect();
     let root = if nodes.len() == 1 { nodes.remove(0) } else { Node::Or(nodes) };
-    Ok(Query { root, date: None, ranking: Ranking::Coverage })
+    Ok(Query { root, date: None, ranking: Ranking::Statements })
 }
 
 /// The keywords of a statement, in order of first occurrence: each a word or a phrase.
@@ -414,7 +414,7 @@ mod tests {
     fn statements_compile_to_or_of_keywords() {
         let q = parse_statements("landlord liability for res judicata").unwrap();
         assert_eq!(q.to_string(), "landlord OR liability OR \"res judicata\"");
-        assert_eq!(q.ranking, Ranking::Coverage);
+        assert_eq!(q.ranking, Ranking::Statements);
         assert_eq!(parse_statements("the court held that it is").unwrap_err().kind, ErrorKind::EmptyQuery);
     }
 }

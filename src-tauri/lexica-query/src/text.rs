@@ -36,25 +36,81 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Splits text into lower-case words (see the module rules).
 pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_alphanumeric() {
-            current.extend(c.to_lowercase());
-        } else if (c == '\'' || c == '\u{2019}')
-            && !current.is_empty()
-            && chars.peek().is_some_and(|n| n.is_alphanumeric())
-        {
-            // Apostrophe inside a word: dropped, the word goes on.
-        } else if !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+    let mut buffer = Words::default();
+    buffer.split(text);
+    buffer.iter().map(str::to_string).collect()
+}
+
+/// One text's words (see the module rules) in a buffer that is reused from text to text: the
+/// lower-cased words sit end to end in one `String`, so splitting a paragraph allocates nothing
+/// once the buffer has grown to the longest paragraph. The scorer splits every fetched paragraph
+/// of every candidate, where a `String` per word (as [`words`] returns them) was most of the
+/// cost. [`words`] is built on [`Words::split`], so the two never disagree on what a word is.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    /// The words, lower-cased, without separators.
+    text: String,
+    /// Where each word ends in `text` (it starts where the previous one ends).
+    ends: Vec<usize>,
+}
+
+impl Words {
+    /// Replaces the buffer's words with those of `text`.
+    pub fn split(&mut self, text: &str) {
+        self.text.clear();
+        self.ends.clear();
+        let mut start = 0;
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_ascii() {
+                // ASCII fast path: the same rule as below (an ASCII character is alphanumeric in
+                // Unicode exactly when it is ASCII-alphanumeric, and lower-cases to one character).
+                if c.is_ascii_alphanumeric() {
+                    self.text.push(c.to_ascii_lowercase());
+                    continue;
+                }
+            } else if c.is_alphanumeric() {
+                self.text.extend(c.to_lowercase());
+                continue;
+            }
+            let in_word = self.text.len() > start;
+            if (c == '\'' || c == '\u{2019}') && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+                // Apostrophe inside a word: dropped, the word goes on.
+            } else if in_word {
+                self.ends.push(self.text.len());
+                start = self.text.len();
+            }
+        }
+        if self.text.len() > start {
+            self.ends.push(self.text.len());
         }
     }
-    if !current.is_empty() {
-        out.push(current);
+
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.ends.len()
     }
-    out
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th word.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    /// The words in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let word = &self.text[start..end];
+            start = end;
+            word
+        })
+    }
 }
 
 /// The normalized form that backends index: [`words`] joined by single spaces.
@@ -185,6 +241,52 @@ mod tests {
         assert_eq!(words("The Party's well-known U.S. claim"), ["the", "partys", "well", "known", "u", "s", "claim"]);
         assert_eq!(words("parties’ 42 F.3d"), ["parties", "42", "f", "3d"]);
         assert_eq!(normalize("  A  b\n"), "a b");
+    }
+
+    /// The rule as first written, a char at a time into a `String` per word: [`Words::split`]
+    /// (with its ASCII fast path) must cut every text exactly the same way.
+    fn reference_words(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut current = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_alphanumeric() {
+                current.extend(c.to_lowercase());
+            } else if (c == '\'' || c == '\u{2019}')
+                && !current.is_empty()
+                && chars.peek().is_some_and(|n| n.is_alphanumeric())
+            {
+                // Apostrophe inside a word: dropped.
+            } else if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+
+    #[test]
+    fn the_word_buffer_is_reused_and_agrees_with_words() {
+        let mut w = Words::default();
+        w.split("İstanbul’s ÉCOLE—Straße ǅ 'x' ½ Ⅻ ٣ a'’b");
+        let got: Vec<&str> = w.iter().collect();
+        assert_eq!(got, reference_words("İstanbul’s ÉCOLE—Straße ǅ 'x' ½ Ⅻ ٣ a'’b"));
+        assert_eq!(w.get(1), Some("école"));
+        assert_eq!(w.get(w.len()), None);
+        w.split("Two words");
+        assert_eq!((w.len(), w.get(0), w.get(1)), (2, Some("two"), Some("words")));
+        w.split(" .. ");
+        assert!(w.is_empty() && w.iter().next().is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_equal_the_reference(s in "[a-zA-Z0-9 '’.,İÉßΣǅ½Ⅻ٣\u{0301}\u{00A0}-]{0,40}", t in "\\PC{0,40}") {
+            proptest::prop_assert_eq!(words(&s), reference_words(&s));
+            proptest::prop_assert_eq!(words(&t), reference_words(&t));
+        }
     }
 
     #[test]

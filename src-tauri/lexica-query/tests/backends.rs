@@ -200,82 +200,101 @@ macro_rules! bind_all {
     }};
 }
 
-/// Runs a plan, then (if the plan says so) the exact check on each candidate, fetched with
-/// the plan's own check queries. Returns ids in result order.
-async fn run_pg(pool: &PgPool, q: &Query, plan: &Plan) -> Vec<i64> {
+const PARAGRAPHS_PG: &str = "SELECT body FROM opinion_paragraphs WHERE opinion_id = $1 ORDER BY paragraph_no";
+const PARAGRAPHS_SQLITE: &str = "SELECT body FROM opinion_paragraphs WHERE opinion_id = ?1 ORDER BY paragraph_no";
+
+/// A candidate row: id, the checker's fields, and the clause flags of a near-miss plan.
+struct Row_ {
+    id: i64,
+    case_name: String,
+    citation: Option<String>,
+    court: String,
+    decided_on: Option<String>,
+    flags: Vec<bool>,
+}
+
+fn row_of<R: Row>(r: &R, clauses: usize) -> Row_
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Row_ {
+        id: r.get(0),
+        case_name: r.get(1),
+        citation: r.get(2),
+        court: r.get(3),
+        decided_on: r.get(5),
+        flags: (0..clauses).map(|i| r.get::<i32, _>(7 + i) != 0).collect(),
+    }
+}
+
+/// The tier of a candidate (0 exact, k = clauses missing) by the plan's rules, or `None` when
+/// the checker drops it.
+fn tier(q: &Query, plan: &Plan, row: &Row_, paras: &[String]) -> Option<usize> {
+    let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+    let document = Document {
+        case_name: &row.case_name,
+        citation: row.citation.as_deref(),
+        court: &row.court,
+        decided_on: row.decided_on.as_deref(),
+        paragraphs: &refs,
+    };
+    if plan.clauses.is_empty() {
+        return (!plan.needs_check || check(q, &document)).then_some(0);
+    }
+    let j = q.conjunction().unwrap();
+    if plan.exclusion_needs_check && j.exclude.as_ref().is_some_and(|x| check(x, &document)) {
+        return None;
+    }
+    let missing = (0..j.clauses.len())
+        .filter(|&i| !(row.flags[i] && (!plan.clauses[i].needs_check || check(&j.clauses[i], &document))))
+        .count();
+    Some(missing)
+}
+
+/// Runs a plan, then (if the plan says so) the exact check on each candidate. Returns
+/// (id, tier) in result order; an exact-only plan gives tier 0 throughout.
+async fn run_pg_tiers(pool: &PgPool, q: &Query, plan: &Plan) -> Vec<(i64, usize)> {
     let rows = bind_all!(sqlx::query(AssertSqlSafe(plan.sql.clone())), &plan.binds)
         .fetch_all(pool)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{plan}"));
     let mut out = Vec::new();
     for r in rows {
-        let id: i64 = r.get(0);
-        let _score: f64 = r.get(1);
-        if plan.needs_check {
-            let f = sqlx::query(plan.check_fields_sql).bind(id).fetch_one(pool).await.unwrap();
-            let paras: Vec<String> = sqlx::query(plan.check_paragraphs_sql)
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
-            let (c, ci, co, d): (String, Option<String>, String, Option<String>) =
-                (f.get(0), f.get(1), f.get(2), f.get(3));
-            let document = Document {
-                case_name: &c,
-                citation: ci.as_deref(),
-                court: &co,
-                decided_on: d.as_deref(),
-                paragraphs: &refs,
-            };
-            if !check(q, &document) {
-                continue;
-            }
+        let row = row_of(&r, plan.clauses.len());
+        let paras: Vec<String> = sqlx::query_scalar(PARAGRAPHS_PG).bind(row.id).fetch_all(pool).await.unwrap();
+        if let Some(t) = tier(q, plan, &row, &paras) {
+            out.push((row.id, t));
         }
-        out.push(id);
     }
     out
 }
 
-async fn run_sqlite(pool: &SqlitePool, q: &Query, plan: &Plan) -> Vec<i64> {
+async fn run_sqlite_tiers(pool: &SqlitePool, q: &Query, plan: &Plan) -> Vec<(i64, usize)> {
     let rows = bind_all!(sqlx::query(AssertSqlSafe(plan.sql.clone())), &plan.binds)
         .fetch_all(pool)
         .await
         .unwrap_or_else(|e| panic!("{e}\n{plan}"));
     let mut out = Vec::new();
     for r in rows {
-        let id: i64 = r.get(0);
-        let _score: f64 = r.get(1);
-        if plan.needs_check {
-            let f = sqlx::query(plan.check_fields_sql).bind(id).fetch_one(pool).await.unwrap();
-            let paras: Vec<String> = sqlx::query(plan.check_paragraphs_sql)
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
-            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
-            let (c, ci, co, d): (String, Option<String>, String, Option<String>) =
-                (f.get(0), f.get(1), f.get(2), f.get(3));
-            let document = Document {
-                case_name: &c,
-                citation: ci.as_deref(),
-                court: &co,
-                decided_on: d.as_deref(),
-                paragraphs: &refs,
-            };
-            if !check(q, &document) {
-                continue;
-            }
+        let row = row_of(&r, plan.clauses.len());
+        let paras: Vec<String> = sqlx::query_scalar(PARAGRAPHS_SQLITE).bind(row.id).fetch_all(pool).await.unwrap();
+        if let Some(t) = tier(q, plan, &row, &paras) {
+            out.push((row.id, t));
         }
-        out.push(id);
     }
     out
+}
+
+async fn run_pg(pool: &PgPool, q: &Query, plan: &Plan) -> Vec<i64> {
+    run_pg_tiers(pool, q, plan).await.into_iter().filter(|(_, t)| *t == 0).map(|(id, _)| id).collect()
+}
+
+async fn run_sqlite(pool: &SqlitePool, q: &Query, plan: &Plan) -> Vec<i64> {
+    run_sqlite_tiers(pool, q, plan).await.into_iter().filter(|(_, t)| *t == 0).map(|(id, _)| id).collect()
 }
 
 struct Backends {
@@ -465,8 +484,46 @@ async fn statements_rank_identically_on_both_backends() {
     let reference = reference(&q, &ops);
     assert_eq!(pg.iter().copied().collect::<BTreeSet<_>>(), reference);
     assert_eq!(sl.iter().copied().collect::<BTreeSet<_>>(), reference);
-    // Coverage ranking: opinion 10 (breach of contract + parties, one paragraph) and 13
-    // (due process + party) lead.
-    assert_eq!(&pg[..2], &sl[..2], "top results differ\n{pp}\n{sp}");
+    teardown(b).await;
+}
+
+/// Near-miss plans: every opinion satisfying all top-level clauses but one (or two) is retrieved
+/// with the right tier on both backends, inexact clauses included, and the exclusion holds in
+/// every tier.
+#[tokio::test]
+async fn near_miss_tiers_agree_with_the_checker_on_both_backends() {
+    let ops = fixtures();
+    let Some(b) = setup(&ops).await else { return };
+    for query in [
+        "alpha & beta & epsilon",
+        "alpha & (one /s two) & stop",
+        "gamma /s delta & rule & here",
+        "(alpha OR gamma) & beta & stop % epsilon",
+        "breach & contract & smith",
+    ] {
+        let q = parse(query, Mode::Boolean).unwrap();
+        let j = q.conjunction().unwrap();
+        let filters = Filters { near_misses: 2, limit: 1000, ..Filters::default() };
+        let (pp, sp) = (postgres::compile(&q, &filters), sqlite::compile(&q, &filters));
+        // Reference: the checker on each clause of every fixture.
+        let mut expected: BTreeSet<(i64, usize)> = BTreeSet::new();
+        for o in &ops {
+            let paras = paragraphs(o);
+            let refs: Vec<&str> = paras.iter().map(String::as_str).collect();
+            let d = doc(o, &refs);
+            if j.exclude.as_ref().is_some_and(|x| check(x, &d)) {
+                continue;
+            }
+            let missing = j.clauses.iter().filter(|c| !check(c, &d)).count();
+            if missing < j.clauses.len() && missing <= 2 {
+                expected.insert((o.id, missing));
+            }
+        }
+        let pg: BTreeSet<(i64, usize)> = run_pg_tiers(&b.pg, &q, &pp).await.into_iter().collect();
+        let sl: BTreeSet<(i64, usize)> = run_sqlite_tiers(&b.sqlite, &q, &sp).await.into_iter().collect();
+        assert_eq!(pg, expected, "{query}\n{pp}");
+        assert_eq!(sl, expected, "{query}\n{sp}");
+        assert!(expected.iter().any(|(_, t)| *t > 0), "{query}: the fixture has near misses");
+    }
     teardown(b).await;
 }

@@ -166,8 +166,32 @@ fn spec_statements_mode() {
     )
     .unwrap();
     assert_eq!(q.to_string(), "\"deadly force\" OR used OR violated OR \"due process\" OR partys OR rights");
-    let p = postgres::compile(&q, &Filters::default());
-    assert!(p.sql.contains("coalesce(pc.best, 0)"));
+    assert_eq!(q.ranking, lexica_query::Ranking::Statements);
+    // Retrieval is the OR of the keywords; ranking (BM25F + closeness) happens after it.
+    let p = postgres::compile(&q, &Filters { near_misses: 2, ..Filters::default() });
+    assert!(p.clauses.is_empty() && !p.needs_check, "{p}");
+}
+
+#[test]
+fn spec_near_miss_plans_flag_each_top_level_clause() {
+    let q = parse("jurisdiction & corporation & \"at home\" % dissent", Mode::Boolean).unwrap();
+    let exact = postgres::compile(&q, &Filters::default());
+    assert!(exact.clauses.is_empty(), "near misses are off by default");
+    for p in [
+        postgres::compile(&q, &Filters { near_misses: 2, ..Filters::default() }),
+        sqlite::compile(&q, &Filters { near_misses: 2, ..Filters::default() }),
+    ] {
+        let labels: Vec<&str> = p.clauses.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels, ["jurisdiction", "corporation", "\"at home\""]);
+        assert!(p.sql.contains(">= 1"), "all but two of three: at least one clause\n{p}");
+        assert!(p.sql.contains("AND NOT"), "the exclusion holds in every tier\n{p}");
+    }
+    let one = postgres::compile(
+        &parse("a /s b & c", Mode::Boolean).unwrap(),
+        &Filters { near_misses: 1, ..Filters::default() },
+    );
+    assert_eq!(one.clauses.iter().map(|c| c.needs_check).collect::<Vec<_>>(), [true, false]);
+    assert!(one.sql.contains(">= 1"));
 }
 
 #[test]

@@ -23,7 +23,10 @@ export interface SourceChip {
 export interface SearchView {
   searchId: SearchId | null;
   chips: SourceChip[];
-  /** Until `final`: every answered source's hits, best first; then the merged list. */
+  /**
+   * Until `final`: every answered source's hits, exact matches first (then each near-miss tier), best first within a
+   * tier; then the merged list (in the core's order, which is by tier too).
+   */
   hits: Hit[];
   summary: SearchSummary | null;
   /** The merged list and summary are in: later events change nothing. */
@@ -76,7 +79,7 @@ export function applyEvent(view: SearchView, event: SearchEvent, now: number): S
         hits: bestFirst([...view.hits, ...event.hits]),
       };
     case 'finished':
-      return { ...view, hits: event.hits, summary: event.summary, final: true };
+      return { ...view, hits: byTier(event.hits), summary: event.summary, final: true };
   }
 }
 
@@ -86,7 +89,13 @@ export function applyOutcome(view: SearchView, outcome: SearchOutcome): SearchVi
   for (const source of outcome.sources) {
     chips = withOutcome(chips, source);
   }
-  return { searchId: outcome.search_id, chips, hits: outcome.hits, summary: outcome.summary, final: true };
+  return {
+    searchId: outcome.search_id,
+    chips,
+    hits: byTier(outcome.hits),
+    summary: outcome.summary,
+    final: true,
+  };
 }
 
 function withOutcome(chips: SourceChip[], outcome: SourceOutcome): SourceChip[] {
@@ -109,11 +118,67 @@ function withOutcome(chips: SourceChip[], outcome: SourceOutcome): SourceChip[] 
   );
 }
 
+/** Hits from several sources together: exact matches first, then each near-miss tier; best first within a tier. */
 function bestFirst(hits: Hit[]): Hit[] {
   return hits
     .map((hit, index) => ({ hit, index }))
-    .sort((a, b) => b.hit.score - a.hit.score || a.index - b.index)
+    .sort((a, b) => a.hit.tier - b.hit.tier || b.hit.score - a.hit.score || a.index - b.index)
     .map(({ hit }) => hit);
+}
+
+/**
+ * The merged list, its order kept within each tier (the core's sort); the core already lists tier by tier, so this
+ * only guarantees that each tier is one run (one divider per tier).
+ */
+function byTier(hits: Hit[]): Hit[] {
+  const sorted = hits.every((hit, index) => index === 0 || (hits[index - 1]?.tier ?? 0) <= hit.tier);
+  if (sorted) {
+    return hits;
+  }
+  return hits
+    .map((hit, index) => ({ hit, index }))
+    .sort((a, b) => a.hit.tier - b.hit.tier || a.index - b.index)
+    .map(({ hit }) => hit);
+}
+
+/** One run of the result list: the hits of one tier, each with its index in the whole list. */
+export interface TierRun {
+  /** 0: exact matches; 1, 2: near misses lacking that many clauses. */
+  tier: number;
+  hits: { hit: Hit; index: number }[];
+}
+
+/** `hits` cut into runs of one tier each, in order (a divider goes before each near-miss run). */
+export function tierRuns(hits: Hit[]): TierRun[] {
+  const runs: TierRun[] = [];
+  hits.forEach((hit, index) => {
+    const last = runs.at(-1);
+    if (last?.tier === hit.tier) {
+      last.hits.push({ hit, index });
+    } else {
+      runs.push({ tier: hit.tier, hits: [{ hit, index }] });
+    }
+  });
+  return runs;
+}
+
+/** The near-miss tiers the core returns (1 and 2 clauses lacking), in words. */
+const CLAUSES_LACKING: Partial<Record<number, string>> = { 1: 'one', 2: 'two' };
+
+/** The divider before a near-miss tier: what its opinions lack. */
+export function tierHeading(tier: number): string {
+  const count = CLAUSES_LACKING[tier] ?? String(tier);
+  return `Near misses — these opinions lack ${count} of your query's AND-ed clauses`;
+}
+
+/** "1 near miss", "17 near misses". */
+export function nearMisses(count: number): string {
+  return `${String(count)} near ${count === 1 ? 'miss' : 'misses'}`;
+}
+
+/** "42 results", or "42 results + 17 near misses" when there are near misses. */
+export function resultsText(exact: number, near: number): string {
+  return near > 0 ? `${plural(exact, 'result')} + ${nearMisses(near)}` : plural(exact, 'result');
 }
 
 /** A duration for people: `850 ms`, `2.4 s`. */
@@ -133,8 +198,9 @@ export function chipDetail(chip: SourceChip, now: number): string {
       return `${STATUS_LABEL.running} ${formatMs(chip.runningSince === null ? 0 : now - chip.runningSince)}`;
     case 'completed': {
       const count = chip.outcome?.results_count ?? 0;
+      const near = chip.outcome?.near_misses ?? 0;
       const ms = chip.outcome?.execution_time_ms ?? 0;
-      return `${plural(count, 'result')} · ${formatMs(ms)}`;
+      return `${plural(count, 'result')}${near > 0 ? ` +${String(near)} near` : ''} · ${formatMs(ms)}`;
     }
     case 'failed':
     case 'timed_out':
@@ -143,9 +209,9 @@ export function chipDetail(chip: SourceChip, now: number): string {
   }
 }
 
-/** "N results from K of M sources in T ms". */
+/** "N results from K of M sources in T ms", with "+ P near misses" after N when there are some. */
 export function summaryText(summary: SearchSummary): string {
-  return `${plural(summary.total_results, 'result')} from ${String(summary.completed)} of ${plural(summary.sources_searched, 'source')} in ${formatMs(summary.wall_time_ms)}`;
+  return `${resultsText(summary.exact_results, summary.near_miss_results)} from ${String(summary.completed)} of ${plural(summary.sources_searched, 'source')} in ${formatMs(summary.wall_time_ms)}`;
 }
 
 /** Why a summary is partial, e.g. "1 source failed, 1 timed out". Empty when it is not partial. */

@@ -41,6 +41,9 @@ pub struct SearchArgs {
     /// The whole search's deadline in seconds (default 30).
     #[arg(long)]
     deadline: Option<u32>,
+    /// Show exact matches only: no near misses (opinions lacking one top-level clause).
+    #[arg(long)]
+    no_near_misses: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -62,6 +65,7 @@ pub async fn run(lexica: &Lexica, actor: &User, args: SearchArgs, out: &Output) 
             Sort::Oldest => SortOrder::Oldest,
         },
         deadline_ms: args.deadline.map(|s| s.saturating_mul(1000)),
+        near_misses: Some(!args.no_near_misses),
     };
     // Ctrl-C stops the search: every unfinished source ends `cancelled`, its query stopped.
     let cancel = CancellationToken::new();
@@ -103,8 +107,12 @@ fn progress(event: &SearchEvent, names: &std::sync::Mutex<std::collections::Hash
         SearchEvent::SourceFinished { outcome, .. } => {
             let line = match outcome.status {
                 ExecutionStatus::Completed => {
+                    let near = match outcome.near_misses {
+                        0 => String::new(),
+                        n => format!(" + {n} near miss(es)"),
+                    };
                     format!(
-                        "  ✓ {} {} result(s) in {} ms",
+                        "  ✓ {} {} result(s){near} in {} ms",
                         outcome.name, outcome.results_count, outcome.execution_time_ms
                     )
                 }
@@ -124,13 +132,22 @@ fn progress(event: &SearchEvent, names: &std::sync::Mutex<std::collections::Hash
 
 fn print_outcome(outcome: &SearchOutcome, show: usize) {
     let color = std::io::stdout().is_terminal();
+    let mut tier = 0;
     for (i, hit) in outcome.hits.iter().take(show).enumerate() {
+        if hit.tier != tier {
+            tier = hit.tier;
+            println!("{}", tier_divider(tier));
+        }
         print_hit(i + 1, hit, color);
     }
     let s = &outcome.summary;
+    let near = match s.near_miss_results {
+        0 => String::new(),
+        n => format!(" + {n} near miss(es)"),
+    };
     let mut line = format!(
-        "{} result(s) from {} of {} source(s) in {} ms (sources' time {} ms)",
-        s.total_results, s.completed, s.sources_searched, s.wall_time_ms, s.source_time_ms
+        "{} result(s){near} from {} of {} source(s) in {} ms (sources' time {} ms)",
+        s.exact_results, s.completed, s.sources_searched, s.wall_time_ms, s.source_time_ms
     );
     if s.partial {
         line.push_str(&format!(
@@ -144,6 +161,12 @@ fn print_outcome(outcome: &SearchOutcome, show: usize) {
     println!("{line}");
 }
 
+/// The line before the first hit of a near-miss tier.
+fn tier_divider(tier: u8) -> String {
+    let what = if tier == 1 { "one".to_string() } else { tier.to_string() };
+    format!("── Near misses: these lack {what} of the query's AND-ed clauses (--no-near-misses hides them) ──")
+}
+
 fn print_hit(n: usize, hit: &Hit, color: bool) {
     let sources: Vec<&str> = hit.sources.iter().map(|s| s.source_name.as_str()).collect();
     let cite = hit.citation.as_deref().unwrap_or("(no citation)");
@@ -151,6 +174,9 @@ fn print_hit(n: usize, hit: &Hit, color: bool) {
     println!("{n:>3}. {} — {cite} ({}, {date})", hit.case_name, hit.court);
     let docket = hit.docket_number.as_deref().map(|d| format!("docket {d} · ")).unwrap_or_default();
     println!("     {docket}[{}] score {:.2}", sources.join(", "), hit.score);
+    if !hit.missing.is_empty() {
+        println!("     missing: {}", hit.missing.join(", "));
+    }
     if !hit.snippet.is_empty() {
         println!("     {}", render(&hit.snippet, color));
     }

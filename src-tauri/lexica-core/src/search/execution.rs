@@ -11,22 +11,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use lexica_query::{BindValue, Document, Plan, Query, Ranking};
-use sqlx::{Acquire, Row};
+use lexica_query::{Concept, Conjunction, HighlightWord, Query};
+use sqlx::Acquire;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::score::{OpinionText, rank_cd};
-use super::snippet;
-use super::{EventSink, Hit, HitSource, MAX_RESULTS, SearchEvent, SourceOutcome};
+use super::rank::{RankPlan, Ranked};
+use super::score::Scorer;
+use super::source::SourceConn;
+use super::stats::{Exchange, Patterns};
+use super::{EventSink, Hit, HitSource, MAX_RESULTS, SearchEvent, SourceOutcome, snippet};
 use crate::models::{DataSource, ExecutionId, ExecutionOutcome, ExecutionStatus};
 use crate::sources::{SourcePool, connect};
 use crate::{Error, Lexica, queries};
 
-/// Candidates fetched when the plan needs the exact check (the checker drops some).
-pub const CHECK_CANDIDATES: u32 = 1_000;
-/// Candidates an SQLite source returns for re-scoring on the common scale (see `score`).
-pub const RESCORE_CANDIDATES: u32 = 200;
+/// Most candidates one source returns for ranking. Every match is ranked (the score is computed
+/// after retrieval, RANKING.md), so this is a safety cap, reached only by sources far larger than
+/// the ones this retrieval is built for; past it the ranking is over the first matches found
+/// and a warning is logged.
+pub const CANDIDATE_CAP: u32 = 200_000;
 /// How long a stopped query may take to wind down before its future is dropped.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often a stopped PostgreSQL query is cancelled again while it winds down.
@@ -39,6 +42,33 @@ pub(super) struct Shared {
     pub cancel: CancellationToken,
     pub deadline: Instant,
     pub events: EventSink,
+    /// The query's scoring units and their word patterns (the statistics exchanged).
+    pub concepts: Vec<Concept>,
+    pub patterns: Patterns,
+    pub highlight: Vec<HighlightWord>,
+    /// Set when near misses are wanted and the query is a conjunction at its top level.
+    pub conjunction: Option<Conjunction>,
+    pub exchange: Arc<Exchange>,
+}
+
+impl Shared {
+    pub fn new(
+        query: Query,
+        mut filters: lexica_query::Filters,
+        near_misses: bool,
+        cancel: CancellationToken,
+        deadline: Instant,
+        events: EventSink,
+        sources: usize,
+    ) -> Shared {
+        let concepts = super::score::scoring_concepts(&query);
+        let patterns = Patterns::of(&concepts);
+        let conjunction = if near_misses { query.conjunction() } else { None };
+        filters.near_misses = conjunction.as_ref().map_or(0, |j| super::rank::depth(j.clauses.len()));
+        let exchange = Exchange::new(sources, patterns.patterns.len());
+        let highlight = snippet::body_terms(&query);
+        Shared { query, filters, cancel, deadline, events, concepts, patterns, highlight, conjunction, exchange }
+    }
 }
 
 /// Why an execution stopped before its query finished.
@@ -76,11 +106,12 @@ pub(super) async fn run(
     );
     async {
         let started = Instant::now();
-        let outcome_of = |status, count: usize, error: Option<String>| SourceOutcome {
+        let outcome_of = |status, hits: &[Hit], error: Option<String>| SourceOutcome {
             source_id: source.id,
             name: source.name.clone(),
             status,
-            results_count: u32::try_from(count).unwrap_or(u32::MAX),
+            results_count: u32::try_from(hits.iter().filter(|h| h.tier == 0).count()).unwrap_or(u32::MAX),
+            near_misses: u32::try_from(hits.iter().filter(|h| h.tier > 0).count()).unwrap_or(u32::MAX),
             execution_time_ms: elapsed_ms(started),
             error,
         };
@@ -109,7 +140,7 @@ pub(super) async fn run(
                 }
             }
         };
-        let outcome = outcome_of(status, hits.len(), error);
+        let outcome = outcome_of(status, &hits, error);
         let stored = ExecutionOutcome {
             results_count: Some(outcome.results_count),
             execution_time_ms: Some(outcome.execution_time_ms),
@@ -146,6 +177,7 @@ pub(super) async fn close_lost(
         name: source.name.clone(),
         status: ExecutionStatus::Failed,
         results_count: 0,
+        near_misses: 0,
         execution_time_ms: 0,
         error: Some(message),
     };
@@ -236,7 +268,7 @@ async fn cancel_backend(pool: &sqlx::PgPool, pid: i32) {
     }
 }
 
-/// The query itself: plan, candidates, exact check, hit details and snippets.
+/// The query itself: statistics, candidates, ranking, hits.
 async fn query_source(
     lexica: &Lexica,
     shared: &Shared,
@@ -244,6 +276,8 @@ async fn query_source(
     deadline: Instant,
     signal: Arc<StopSignal>,
 ) -> Result<Vec<Hit>, Ended> {
+    // Reports "nothing" to the statistics exchange if this returns early, so no source waits on it.
+    let mut reporter = shared.exchange.reporter();
     let pool = lexica.source_pool(source).await.map_err(|e| Ended::Failed(strip(&e, source)))?;
     let url = crate::sources::configured_url(source).map_err(|e| Ended::Failed(strip(&e, source)))?;
     // A query the server or SQLite stopped because time ran out (or the user cancelled) ends
@@ -283,7 +317,14 @@ async fn query_source(
             // SET cannot take a bind parameter; the value is a number Lexica computed.
             let set = format!("SET LOCAL statement_timeout = {left}");
             sqlx::query(sqlx::AssertSqlSafe(set)).execute(&mut *tx).await.map_err(describe)?;
-            let hits = postgres_hits(&mut tx, shared, source).await.map_err(describe)?;
+            let plan = lexica_query::postgres::compile(&shared.query, &shared.filters);
+            let hits = {
+                let mut reads = SourceConn::Postgres(&mut tx);
+                ranked_hits(&mut reads, &plan, shared, source, &signal, &mut reporter).await.map_err(|e| match e {
+                    Step::Read(e) => describe(e),
+                    Step::Stopped => Ended::Stopped(Stop::Cancelled),
+                })?
+            };
             tx.commit().await.map_err(describe)?;
             Ok(hits)
         }
@@ -297,13 +338,86 @@ async fn query_source(
                     !flag.stop.load(Ordering::Relaxed) && Instant::now() < deadline
                 });
             }
-            let result = sqlite_hits(&mut conn, shared, source).await;
+            let plan = lexica_query::sqlite::compile(&shared.query, &shared.filters);
+            let result = {
+                let mut reads = SourceConn::Sqlite(&mut conn);
+                ranked_hits(&mut reads, &plan, shared, source, &signal, &mut reporter).await
+            };
             if let Ok(mut handle) = conn.lock_handle().await {
                 handle.remove_progress_handler();
             }
-            result.map_err(describe)
+            result.map_err(|e| match e {
+                Step::Read(e) => describe(e),
+                Step::Stopped => Ended::Stopped(Stop::Cancelled),
+            })
         }
     }
+}
+
+/// Why a step of the query did not finish.
+enum Step {
+    Read(sqlx::Error),
+    /// The stop signal was seen while ranking (the caller knows which stop it was).
+    Stopped,
+}
+
+impl From<sqlx::Error> for Step {
+    fn from(e: sqlx::Error) -> Step {
+        Step::Read(e)
+    }
+}
+
+/// Statistics (reported to the exchange), candidates and their texts, then, with the search's
+/// combined statistics, the ranked hits.
+async fn ranked_hits(
+    reads: &mut SourceConn<'_>,
+    plan: &lexica_query::Plan,
+    shared: &Shared,
+    source: &DataSource,
+    signal: &Arc<StopSignal>,
+    reporter: &mut super::stats::Reporter,
+) -> Result<Vec<Hit>, Step> {
+    let own = reads.stats(&shared.patterns).await?;
+    if !own.complete {
+        tracing::info!("this source has no ranking statistics; its opinions are scored without them");
+    }
+    reporter.report(&own);
+    let candidates = reads.candidates(plan).await?;
+    if candidates.len() >= CANDIDATE_CAP as usize {
+        tracing::warn!(cap = CANDIDATE_CAP, "the candidate cap was reached: the ranking covers the first matches only");
+    }
+    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
+    let texts = reads.texts(&ids, &plan.paragraph_filter, own.complete).await?;
+    let global = reporter.exchange().global().await;
+    let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
+    // Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate.
+    let ranked = {
+        let (query, plan, conjunction) = (shared.query.clone(), plan.clone(), shared.conjunction.clone());
+        let (concepts, highlight) = (shared.concepts.clone(), shared.highlight.clone());
+        let signal = signal.clone();
+        let deadline = shared.deadline;
+        tokio::task::spawn_blocking(move || {
+            let r = RankPlan {
+                query: &query,
+                plan: &plan,
+                conjunction: conjunction.as_ref(),
+                concepts: &concepts,
+                scorer: &scorer,
+                highlight: &highlight,
+                limit: MAX_RESULTS,
+            };
+            super::rank::rank(&r, candidates, &texts, &|| {
+                signal.stop.load(Ordering::Relaxed) || Instant::now() >= deadline
+            })
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "ranking a source's candidates failed");
+            Step::Stopped
+        })?
+    };
+    let ranked = ranked.ok_or(Step::Stopped)?;
+    Ok(ranked.into_iter().map(|r| hit(source, r)).collect())
 }
 
 fn strip(error: &Error, source: &DataSource) -> String {
@@ -311,251 +425,19 @@ fn strip(error: &Error, source: &DataSource) -> String {
     text.strip_prefix(&format!("source `{}`: ", source.name)).map(str::to_string).unwrap_or(text)
 }
 
-/// Binds a plan's values in order.
-macro_rules! bind_all {
-    ($query:expr, $binds:expr) => {{
-        let mut q = $query;
-        for b in $binds {
-            q = match b {
-                BindValue::Text(t) => q.bind(t.clone()),
-                BindValue::Int(n) => q.bind(*n),
-            };
-        }
-        q
-    }};
-}
-
-/// Candidate limit: the top 100, or more when the checker or the re-scoring will drop some.
-fn candidate_limit(plan: &Plan, rescoring: bool) -> u32 {
-    let base = u32::try_from(MAX_RESULTS).unwrap_or(100);
-    if plan.needs_check {
-        CHECK_CANDIDATES
-    } else if rescoring {
-        RESCORE_CANDIDATES.max(base)
-    } else {
-        base
+fn hit(source: &DataSource, r: Ranked) -> Hit {
+    let c = r.candidate;
+    Hit {
+        sources: vec![HitSource { source_id: source.id, source_name: source.name.clone(), opinion_id: c.id }],
+        case_name: c.case_name,
+        citation: c.citation.filter(|x| !x.is_empty()),
+        court: c.court,
+        jurisdiction: c.jurisdiction,
+        decided_on: c.decided_on,
+        docket_number: c.docket_number.filter(|d| !d.is_empty()),
+        snippet: r.snippet,
+        score: r.score,
+        tier: r.tier,
+        missing: r.missing,
     }
-}
-
-/// The row fields of a hit before snippets (the same columns in both kinds of source).
-#[derive(sqlx::FromRow)]
-struct HitRow {
-    id: i64,
-    case_name: String,
-    citation: Option<String>,
-    court: String,
-    jurisdiction: Option<String>,
-    decided_on: Option<String>,
-    docket_number: Option<String>,
-}
-
-async fn postgres_hits(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    shared: &Shared,
-    source: &DataSource,
-) -> Result<Vec<Hit>, sqlx::Error> {
-    let mut filters = shared.filters.clone();
-    let probe = lexica_query::postgres::compile(&shared.query, &filters);
-    filters.limit = candidate_limit(&probe, false);
-    let plan = lexica_query::postgres::compile(&shared.query, &filters);
-    let rows = bind_all!(sqlx::query(sqlx::AssertSqlSafe(plan.sql.clone())), &plan.binds).fetch_all(&mut **tx).await?;
-    let mut scored: Vec<(i64, f64)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = row.try_get(0)?;
-        let score: f64 = row.try_get(1)?;
-        if plan.needs_check {
-            let f = sqlx::query(plan.check_fields_sql).bind(id).fetch_one(&mut **tx).await?;
-            let paragraphs: Vec<String> =
-                sqlx::query_scalar(plan.check_paragraphs_sql).bind(id).fetch_all(&mut **tx).await?;
-            let (case_name, citation, court, decided): (String, Option<String>, String, Option<String>) =
-                (f.try_get(0)?, f.try_get(1)?, f.try_get(2)?, f.try_get(3)?);
-            let refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
-            let doc = Document {
-                case_name: &case_name,
-                citation: citation.as_deref(),
-                court: &court,
-                decided_on: decided.as_deref(),
-                paragraphs: &refs,
-            };
-            if !lexica_query::check(&shared.query, &doc) {
-                continue;
-            }
-        }
-        scored.push((id, score));
-        if scored.len() == MAX_RESULTS {
-            break;
-        }
-    }
-    let ids: Vec<i64> = scored.iter().map(|(id, _)| *id).collect();
-    let rows: Vec<HitRow> = sqlx::query_as(
-        "SELECT id, case_name, citation, court, jurisdiction, decided_on::text AS decided_on, docket_number
-         FROM opinions WHERE id = ANY($1)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let terms = snippet::body_terms(&shared.query);
-    let paragraphs: Vec<(i64, String)> = if terms.is_empty() {
-        sqlx::query_as(
-            "SELECT opinion_id, body FROM opinion_paragraphs WHERE opinion_id = ANY($1) AND paragraph_no = 0",
-        )
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?
-    } else {
-        sqlx::query_as(
-            "SELECT DISTINCT ON (opinion_id) opinion_id, body FROM opinion_paragraphs
-             WHERE opinion_id = ANY($1) AND search_vector @@ $2::tsquery ORDER BY opinion_id, paragraph_no",
-        )
-        .bind(&ids)
-        .bind(tsquery_of(&terms))
-        .fetch_all(&mut **tx)
-        .await?
-    };
-    Ok(assemble(source, &scored, rows, paragraphs, &terms))
-}
-
-async fn sqlite_hits(
-    conn: &mut sqlx::SqliteConnection,
-    shared: &Shared,
-    source: &DataSource,
-) -> Result<Vec<Hit>, sqlx::Error> {
-    let rescoring = shared.query.ranking == Ranking::Relevance;
-    let mut filters = shared.filters.clone();
-    let probe = lexica_query::sqlite::compile(&shared.query, &filters);
-    filters.limit = candidate_limit(&probe, rescoring);
-    let plan = lexica_query::sqlite::compile(&shared.query, &filters);
-    let rows = bind_all!(sqlx::query(sqlx::AssertSqlSafe(plan.sql.clone())), &plan.binds).fetch_all(&mut *conn).await?;
-    let rank_terms = shared.query.rank_terms();
-    let mut scored: Vec<(i64, f64)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: i64 = row.try_get(0)?;
-        let mut score: f64 = row.try_get(1)?;
-        let needs_text = plan.needs_check || rescoring;
-        if needs_text {
-            let f = sqlx::query("SELECT case_name, citation, court, decided_on, body FROM opinions WHERE id = ?1")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
-            let (case_name, citation, court, decided, body): (String, Option<String>, String, Option<String>, String) =
-                (f.try_get(0)?, f.try_get(1)?, f.try_get(2)?, f.try_get(3)?, f.try_get(4)?);
-            if plan.needs_check {
-                let paragraphs: Vec<String> =
-                    sqlx::query_scalar(plan.check_paragraphs_sql).bind(id).fetch_all(&mut *conn).await?;
-                let refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
-                let doc = Document {
-                    case_name: &case_name,
-                    citation: citation.as_deref(),
-                    court: &court,
-                    decided_on: decided.as_deref(),
-                    paragraphs: &refs,
-                };
-                if !lexica_query::check(&shared.query, &doc) {
-                    continue;
-                }
-            }
-            if rescoring {
-                let text =
-                    OpinionText { case_name: &case_name, citation: citation.as_deref(), court: &court, body: &body };
-                score = rank_cd(&rank_terms, &text);
-            }
-        }
-        scored.push((id, score));
-    }
-    // Re-scored candidates are re-ordered on the common scale before the cut (ties by id).
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.truncate(MAX_RESULTS);
-    let ids_json =
-        serde_json::to_string(&scored.iter().map(|(id, _)| *id).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into());
-    let rows: Vec<HitRow> = sqlx::query_as(
-        "SELECT id, case_name, citation, court, jurisdiction, decided_on, docket_number FROM opinions
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(&ids_json)
-    .fetch_all(&mut *conn)
-    .await?;
-    let terms = snippet::body_terms(&shared.query);
-    let paragraphs: Vec<(i64, String)> = if terms.is_empty() {
-        sqlx::query_as(
-            "SELECT opinion_id, body FROM opinion_paragraphs WHERE paragraph_no = 0 AND opinion_id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(&ids_json)
-        .fetch_all(&mut *conn)
-        .await?
-    } else {
-        let all: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT op.opinion_id, op.body FROM opinion_paragraphs op
-             WHERE op.opinion_id IN (SELECT value FROM json_each(?1))
-               AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)
-             ORDER BY op.opinion_id, op.paragraph_no",
-        )
-        .bind(&ids_json)
-        .bind(fts_match_of(&terms))
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut first: Vec<(i64, String)> = Vec::new();
-        for (id, body) in all {
-            if first.last().is_none_or(|(last, _)| *last != id) {
-                first.push((id, body));
-            }
-        }
-        first
-    };
-    Ok(assemble(source, &scored, rows, paragraphs, &terms))
-}
-
-/// An OR of the highlight words for one backend's full-text syntax (the forms are
-/// Lexica-normalized words, alphanumeric only, and the result is bound as a parameter).
-fn any_of(
-    words: &[lexica_query::HighlightWord],
-    exact: fn(&str) -> String,
-    prefix: fn(&str) -> String,
-    or: &str,
-) -> String {
-    let mut parts = Vec::new();
-    for w in words {
-        if w.prefix {
-            parts.extend(w.forms.first().map(|f| prefix(f)));
-        } else {
-            parts.extend(w.forms.iter().map(|f| exact(f)));
-        }
-    }
-    parts.join(or)
-}
-
-fn tsquery_of(words: &[lexica_query::HighlightWord]) -> String {
-    any_of(words, |f| format!("'{f}'"), |f| format!("'{f}':*"), " | ")
-}
-
-fn fts_match_of(words: &[lexica_query::HighlightWord]) -> String {
-    any_of(words, |f| format!("\"{f}\""), |f| format!("\"{f}\"*"), " OR ")
-}
-
-/// Hits in score order with their details and snippets.
-fn assemble(
-    source: &DataSource,
-    scored: &[(i64, f64)],
-    rows: Vec<HitRow>,
-    paragraphs: Vec<(i64, String)>,
-    terms: &[lexica_query::HighlightWord],
-) -> Vec<Hit> {
-    let mut by_id: std::collections::HashMap<i64, HitRow> = rows.into_iter().map(|r| (r.id, r)).collect();
-    let snippets: std::collections::HashMap<i64, String> = paragraphs.into_iter().collect();
-    let mut hits = Vec::with_capacity(scored.len());
-    for (id, score) in scored {
-        let Some(row) = by_id.remove(id) else { continue };
-        let snippet = snippets.get(id).map(|p| snippet::build(p, terms)).unwrap_or_default();
-        hits.push(Hit {
-            sources: vec![HitSource { source_id: source.id, source_name: source.name.clone(), opinion_id: *id }],
-            case_name: row.case_name,
-            citation: row.citation.filter(|c| !c.is_empty()),
-            court: row.court,
-            jurisdiction: row.jurisdiction,
-            decided_on: row.decided_on,
-            docket_number: row.docket_number.filter(|d| !d.is_empty()),
-            snippet,
-            score: *score,
-        });
-    }
-    hits
 }

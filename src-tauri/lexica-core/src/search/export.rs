@@ -1,12 +1,13 @@
-//! The current results as CSV: case name, citation, court, date, docket, source, score, snippet.
+//! The current results as CSV: case name, citation, court, date, docket, source, score, match
+//! (exact, or the near miss's missing clauses), snippet.
 //! RFC 4180 quoting; cells that a spreadsheet would run as a formula are defused with a leading
 //! apostrophe (opinion text is untrusted input).
 
 use super::Hit;
 
 /// The header row, in column order.
-pub const CSV_HEADER: [&str; 8] =
-    ["case_name", "citation", "court", "decided_on", "docket_number", "sources", "score", "snippet"];
+pub const CSV_HEADER: [&str; 9] =
+    ["case_name", "citation", "court", "decided_on", "docket_number", "sources", "score", "match", "snippet"];
 
 /// The hits as one CSV document (header first, CRLF line ends).
 pub fn to_csv(hits: &[Hit]) -> String {
@@ -25,6 +26,11 @@ pub fn to_csv(hits: &[Hit]) -> String {
                 hit.docket_number.clone().unwrap_or_default(),
                 sources.join("; "),
                 format!("{:.4}", hit.score),
+                if hit.missing.is_empty() {
+                    "exact".to_string()
+                } else {
+                    format!("missing: {}", hit.missing.join("; "))
+                },
                 snippet,
             ]
             .into_iter(),
@@ -69,12 +75,14 @@ mod tests {
             ],
             score: 1.5,
             jurisdiction: None,
+            tier: 1,
+            missing: vec!["\"at home\"".into()],
         };
         let csv = to_csv(&[hit]);
         let lines: Vec<&str> = csv.split("\r\n").collect();
-        assert_eq!(lines[0], "case_name,citation,court,decided_on,docket_number,sources,score,snippet");
+        assert_eq!(lines[0], "case_name,citation,court,decided_on,docket_number,sources,score,match,snippet");
         assert!(lines[1].starts_with(
-            "\"Smith v. \"\"Jones\"\", Inc.\",1 U.S. 2,Court,2001-02-03,'=HYPERLINK(1),ny,1.5000,\"a b\nc\""
-        ));
+            "\"Smith v. \"\"Jones\"\", Inc.\",1 U.S. 2,Court,2001-02-03,'=HYPERLINK(1),ny,1.5000,\"missing: \"\"at home\"\"\",\"a b\nc\""
+        ), "{}", lines[1]);
     }
 }

@@ -25,23 +25,22 @@ pub fn merge(per_source: Vec<Vec<Hit>>, sort: SortOrder, limit: usize) -> Vec<Hi
     // The sources each group already holds (by root), so a group never takes a second hit from one.
     let mut held: Vec<Vec<String>> =
         hits.iter().map(|h| h.sources.iter().map(|s| s.source_name.clone()).collect()).collect();
-    let mut owner: HashMap<String, usize> = HashMap::new();
+    // Every earlier hit under each key: the first one may be a different opinion sharing a noisy
+    // citation (`200 U.S. 321`), and a later hit must still meet its own twin.
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, hit) in hits.iter().enumerate() {
         for key in identity_keys(hit) {
-            match owner.get(&key) {
-                Some(&j) => {
-                    let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                    if ri != rj && held[ri].iter().all(|s| !held[rj].contains(s)) && same_opinion(hit, &hits[j]) {
-                        union(&mut parent, ri, rj);
-                        let root = find(&mut parent, ri);
-                        let moved = std::mem::take(&mut held[if root == ri { rj } else { ri }]);
-                        held[root].extend(moved);
-                    }
-                }
-                None => {
-                    owner.insert(key, i);
+            let earlier = seen.entry(key).or_default();
+            for &j in earlier.iter() {
+                let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
+                if ri != rj && held[ri].iter().all(|s| !held[rj].contains(s)) && same_opinion(hit, &hits[j]) {
+                    union(&mut parent, ri, rj);
+                    let root = find(&mut parent, ri);
+                    let moved = std::mem::take(&mut held[if root == ri { rj } else { ri }]);
+                    held[root].extend(moved);
                 }
             }
+            earlier.push(i);
         }
     }
     let mut groups: HashMap<usize, Vec<Hit>> = HashMap::new();
@@ -103,10 +102,10 @@ fn same_opinion(a: &Hit, b: &Hit) -> bool {
 const NAME_NOISE: &[&str] =
     &["the", "and", "inc", "corp", "company", "united", "states", "state", "people", "matter", "for", "ltd", "llc"];
 
-/// One hit from a group: the best-scoring member's fields (gaps filled from the others), every
-/// source, the best score.
+/// One hit from a group: the best member's fields (lowest tier, then best score; gaps filled
+/// from the others), every source.
 fn combine(mut group: Vec<Hit>) -> Hit {
-    group.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| source_order(a, b)));
+    group.sort_by(|a, b| a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then_with(|| source_order(a, b)));
     let mut rest = group.split_off(1);
     let Some(mut best) = group.pop() else {
         // Groups are built from at least one hit; an empty one cannot occur.
@@ -124,9 +123,11 @@ fn combine(mut group: Vec<Hit>) -> Hit {
     best
 }
 
-/// The list order: the chosen sort, then the tie-breaks (date, newest first; then source name;
+/// The list order: the tier, then the chosen sort, then the tie-breaks (date, newest first; then source name;
 /// then the opinion's id in that source), so the same results always come out in the same order.
 fn compare(a: &Hit, b: &Hit, sort: SortOrder) -> Ordering {
+    // Exact matches always come first, whatever the sort; then each near-miss tier.
+    let tier = a.tier.cmp(&b.tier);
     let by_score = b.score.total_cmp(&a.score);
     let newest = date_desc(a, b);
     let primary = match sort {
@@ -134,7 +135,7 @@ fn compare(a: &Hit, b: &Hit, sort: SortOrder) -> Ordering {
         SortOrder::Newest => newest.then(by_score),
         SortOrder::Oldest => date_asc(a, b).then(by_score),
     };
-    primary.then_with(|| source_order(a, b))
+    tier.then(primary).then_with(|| source_order(a, b))
 }
 
 /// Newest first; undated opinions last.
@@ -262,5 +263,18 @@ mod tests {
         let merged = merge(hits, SortOrder::Relevance, 100);
         assert_eq!(merged.len(), 100);
         assert_eq!(merged[0].sources[0].opinion_id, 249);
+    }
+
+    #[test]
+    fn twins_meet_even_behind_another_opinion_with_the_same_noisy_citation() {
+        let mut bnsf = hit("sample", 1, Some("200 U.S. 321"), Some("2017-05-30"), 0.9);
+        bnsf.case_name = "BNSF R. Co. v. Tyrrell".into();
+        let mut light_a = hit("sample", 2, Some("200 U.S. 321"), Some("2017-01-18"), 0.8);
+        light_a.case_name = "Lightfoot v. Cendant Mortgage Corp".into();
+        let mut light_b = hit("beta", 9, Some("200 U.S. 321"), Some("2017-01-18"), 0.7);
+        light_b.case_name = "Lightfoot v. Cendant Mortgage Corp".into();
+        let merged = merge(vec![vec![bnsf, light_a], vec![light_b]], SortOrder::Relevance, 100);
+        assert_eq!(merged.len(), 2, "{merged:#?}");
+        assert_eq!(merged[1].sources.len(), 2);
     }
 }

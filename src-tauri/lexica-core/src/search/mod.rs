@@ -5,11 +5,15 @@
 //! # Layout
 //! - this module: the request, events, hits and summary types, and [`Lexica::search`], which
 //!   plans the search, records it, runs the executions concurrently and merges.
-//! - [`execution`]: one source's execution: its deadline, server-side cancellation, the exact
-//!   check, hit details and snippets.
-//! - [`merge`]: deduplication by citation, deterministic ordering, the top 100.
-//! - [`score`]: one relevance scale across PostgreSQL and SQLite sources.
-//! - [`snippet`]: highlighted snippets as plain-text parts.
+//! - [`execution`]: one source's execution: its lifecycle, deadline and server-side
+//!   cancellation, and the steps of its query (statistics, candidates, ranking).
+//! - [`source`]: every read against an opinion source, PostgreSQL and SQLite behind one face.
+//! - [`stats`]: corpus statistics shared by the sources of one search.
+//! - [`score`]: BM25F, one relevance scale across every source.
+//! - [`rank`]: exact check, near-miss tiers, score and snippet of each candidate.
+//! - [`merge`]: deduplication by citation, deterministic ordering (tier, then the chosen sort),
+//!   the top 100.
+//! - [`snippet`]: highlighted snippets that show why an opinion matched.
 //! - [`citation`]: citation normalization with the reporters database.
 //! - [`reader`]: one opinion, whole, with the search's terms marked.
 //! - [`export`]: results as CSV.
@@ -18,9 +22,12 @@ pub mod citation;
 mod execution;
 pub mod export;
 pub mod merge;
+mod rank;
 pub mod reader;
 pub mod score;
 pub mod snippet;
+mod source;
+pub mod stats;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,6 +67,22 @@ pub struct SearchRequest {
     #[serde(default)]
     #[ts(optional)]
     pub deadline_ms: Option<u32>,
+    /// Boolean mode: after the exact matches, list the opinions that satisfy all top-level
+    /// clauses but one (then but two), each naming what it lacks. On unless turned off.
+    #[serde(default = "near_misses_default")]
+    #[ts(optional)]
+    pub near_misses: Option<bool>,
+}
+
+fn near_misses_default() -> Option<bool> {
+    Some(true)
+}
+
+impl SearchRequest {
+    /// Whether near misses are wanted (the default).
+    pub fn wants_near_misses(&self) -> bool {
+        self.near_misses.unwrap_or(true)
+    }
 }
 
 /// [`SearchMode`] with a default, for requests.
@@ -138,6 +161,12 @@ pub struct Hit {
     pub snippet: Vec<SnippetPart>,
     /// Comparable across sources (see [`score`]): higher is better.
     pub score: f64,
+    /// 0 for an exact match; 1 or 2 for a near miss lacking that many top-level clauses.
+    #[serde(default)]
+    pub tier: u8,
+    /// A near miss's missing clauses, in query syntax (`"at home"`).
+    #[serde(default)]
+    pub missing: Vec<String>,
 }
 
 /// A source taking part in a search.
@@ -157,7 +186,10 @@ pub struct SourceOutcome {
     pub source_id: SourceId,
     pub name: String,
     pub status: ExecutionStatus,
+    /// Exact matches returned (at most 100).
     pub results_count: u32,
+    /// Near misses returned beside them.
+    pub near_misses: u32,
     pub execution_time_ms: u32,
     /// Why it failed or timed out (redacted: never a password or a full URL).
     pub error: Option<String>,
@@ -170,6 +202,9 @@ pub struct SearchSummary {
     pub search_id: Option<SearchId>,
     /// Hits in the merged list (after deduplication, at most 100).
     pub total_results: u32,
+    /// Of those, exact matches and near misses.
+    pub exact_results: u32,
+    pub near_miss_results: u32,
     pub sources_searched: u32,
     pub completed: u32,
     pub failed: u32,
@@ -263,7 +298,16 @@ impl Lexica {
                     })
                     .collect(),
             });
-            let plan = Arc::new(execution::Shared { query, filters, cancel, deadline, events: events.clone() });
+            let near_misses = request.wants_near_misses() && request.mode == SearchModeInput::Boolean;
+            let plan = Arc::new(execution::Shared::new(
+                query,
+                filters,
+                near_misses,
+                cancel,
+                deadline,
+                events.clone(),
+                planned.len(),
+            ));
             let mut tasks = tokio::task::JoinSet::new();
             for (index, (source, execution_id)) in planned.iter().cloned().enumerate() {
                 let lexica = self.clone();
@@ -289,7 +333,7 @@ impl Lexica {
                 per_source.push(hits);
             }
             let hits = merge::merge(per_source, request.sort, MAX_RESULTS);
-            let summary = summarize(search.id, &outcomes, hits.len(), started);
+            let summary = summarize(search.id, &outcomes, &hits, started);
             tracing::info!(
                 total = summary.total_results,
                 completed = summary.completed,
@@ -383,17 +427,22 @@ fn query_filters(f: &SearchFilters) -> Result<lexica_query::Filters> {
         courts: clean(&f.courts),
         jurisdictions: clean(&f.jurisdictions),
         decided,
-        limit: u32::try_from(MAX_RESULTS).unwrap_or(100),
+        limit: execution::CANDIDATE_CAP,
+        near_misses: 0,
     })
 }
 
-fn summarize(search_id: SearchId, outcomes: &[SourceOutcome], total: usize, started: Instant) -> SearchSummary {
+fn summarize(search_id: SearchId, outcomes: &[SourceOutcome], hits: &[Hit], started: Instant) -> SearchSummary {
+    let total = hits.len();
+    let exact = hits.iter().filter(|h| h.tier == 0).count();
     let count =
         |s: ExecutionStatus| u32::try_from(outcomes.iter().filter(|o| o.status == s).count()).unwrap_or(u32::MAX);
     let completed = count(ExecutionStatus::Completed);
     SearchSummary {
         search_id: Some(search_id),
         total_results: u32::try_from(total).unwrap_or(u32::MAX),
+        exact_results: u32::try_from(exact).unwrap_or(u32::MAX),
+        near_miss_results: u32::try_from(total - exact).unwrap_or(u32::MAX),
         sources_searched: u32::try_from(outcomes.len()).unwrap_or(u32::MAX),
         completed,
         failed: count(ExecutionStatus::Failed),

@@ -1,5 +1,12 @@
-//! Highlighted snippets: a short window of an opinion's text around the first search term, as
-//! plain-text parts with a highlight flag (never HTML, so nothing in an opinion can inject markup).
+//! Highlighted snippets that show why an opinion matched, as plain-text parts with a highlight
+//! flag (never HTML, so nothing in an opinion can inject markup).
+//!
+//! The window shown is the one of [`SNIPPET_WORDS`] words, in any of the opinion's matching
+//! paragraphs, that holds the most distinct concepts of the query (then the tightest such
+//! span, then the earliest): for `/p` and `/n` the operands side by side, for statements the
+//! passage with the most keywords, for a near miss the best passage of the clauses it has. When
+//! the query asks for a sentence (`/s`) and that span lies in one sentence short enough to show,
+//! the window is that sentence.
 
 use lexica_query::HighlightWord;
 use serde::{Deserialize, Serialize};
@@ -63,16 +70,93 @@ pub fn is_highlighted(word: &str, terms: &[HighlightWord]) -> bool {
     })
 }
 
-/// The snippet of `paragraph`: up to [`SNIPPET_WORDS`] words starting a little before the first
-/// highlighted word (or the paragraph's start), with every highlighted word marked. Runs of
-/// whitespace (line breaks included) become single spaces; punctuation is kept.
-pub fn build(paragraph: &str, terms: &[HighlightWord]) -> Vec<SnippetPart> {
+/// The best window (see the module docs) over `paragraphs`, marking every highlighted word.
+/// Without any concept in any paragraph, the start of the first paragraph.
+pub fn best(
+    paragraphs: &[&str],
+    concepts: &[lexica_query::Concept],
+    terms: &[HighlightWord],
+    sentence: bool,
+) -> Vec<SnippetPart> {
+    let body: Vec<&lexica_query::Concept> = concepts.iter().filter(|c| c.field.is_none()).collect();
+    // (distinct concepts, -span, paragraph, first word, last word)
+    let mut chosen: Option<(usize, i64, usize, usize, usize)> = None;
+    for (p, text) in paragraphs.iter().enumerate() {
+        let spans = word_spans(text);
+        let words: Vec<&str> = spans.iter().map(|s| s.2.as_str()).collect();
+        // Every occurrence: (start, end, concept).
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        for (c, concept) in body.iter().enumerate() {
+            let k = concept.words.len();
+            if k == 0 || words.len() < k {
+                continue;
+            }
+            for i in 0..=words.len() - k {
+                if concept.words.iter().enumerate().all(|(j, w)| w.matches(words[i + j])) {
+                    hits.push((i, i + k - 1, c));
+                }
+            }
+        }
+        hits.sort_unstable();
+        for (a, &(start, _, _)) in hits.iter().enumerate() {
+            let mut seen: Vec<usize> = Vec::new();
+            let mut last = start;
+            for &(s2, e2, c) in &hits[a..] {
+                if e2 >= start + SNIPPET_WORDS {
+                    if s2 >= start + SNIPPET_WORDS {
+                        break;
+                    }
+                    continue;
+                }
+                if !seen.contains(&c) {
+                    seen.push(c);
+                    last = last.max(e2);
+                }
+            }
+            let key = (seen.len(), -((last - start) as i64), p, start, last);
+            let better = match chosen {
+                None => true,
+                Some(b) => (key.0, key.1) > (b.0, b.1),
+            };
+            if better {
+                chosen = Some(key);
+            }
+        }
+    }
+    let Some((_, _, p, first, last)) = chosen else {
+        return paragraphs.first().map(|t| window(t, 0, terms)).unwrap_or_default();
+    };
+    let text = paragraphs[p];
+    if sentence && let Some(from) = sentence_start(text, first, last) {
+        return window(text, from, terms);
+    }
+    // Context before the span, as much as the window leaves room for.
+    let room = SNIPPET_WORDS.saturating_sub(last - first + 1);
+    window(text, first.saturating_sub(CONTEXT_BEFORE.min(room / 2)), terms)
+}
+
+/// The first word of the sentence holding words `first..=last`, when the span lies in one
+/// sentence that fits in the window.
+fn sentence_start(text: &str, first: usize, last: usize) -> Option<usize> {
+    let mut at = 0;
+    for s in lexica_query::text::sentences(text) {
+        let n = lexica_query::text::words(s).len();
+        if first >= at && last < at + n {
+            return (n <= SNIPPET_WORDS).then_some(at);
+        }
+        at += n;
+    }
+    None
+}
+
+/// Up to [`SNIPPET_WORDS`] words of `paragraph` from word `from`, highlighted words marked.
+/// Runs of whitespace (line breaks included) become single spaces; punctuation is kept.
+pub fn window(paragraph: &str, from: usize, terms: &[HighlightWord]) -> Vec<SnippetPart> {
     let spans = word_spans(paragraph);
     if spans.is_empty() {
         return Vec::new();
     }
-    let first = spans.iter().position(|(_, _, w)| is_highlighted(w, terms)).unwrap_or(0);
-    let from = first.saturating_sub(CONTEXT_BEFORE);
+    let from = from.min(spans.len() - 1);
     let to = (from + SNIPPET_WORDS).min(spans.len());
     let mut parts: Vec<SnippetPart> = Vec::new();
     let mut add = |text: &str, highlight: bool| {
@@ -131,17 +215,26 @@ mod tests {
         parts.iter().map(|p| if p.highlight { format!("[{}]", p.text) } else { p.text.clone() }).collect()
     }
 
+    fn concepts(q: &str, mode: lexica_query::Mode) -> (Vec<lexica_query::Concept>, Vec<HighlightWord>) {
+        let q = lexica_query::parse(q, mode).unwrap();
+        (q.concepts(), body_terms(&q))
+    }
+
     #[test]
     fn marks_terms_and_keeps_punctuation() {
-        let parts =
-            build("The party's objection was, in\nshort, overruled.", &[hw(&["object"], true), hw(&["partys"], false)]);
+        let parts = window(
+            "The party's objection was, in\nshort, overruled.",
+            0,
+            &[hw(&["object"], true), hw(&["partys"], false)],
+        );
         assert_eq!(render(&parts), "The [party's] [objection] was, in short, overruled.");
     }
 
     #[test]
     fn windows_long_paragraphs() {
         let text = format!("{} needle {}", "a ".repeat(100), "b ".repeat(100));
-        let parts = build(&text, &[hw(&["needle"], false)]);
+        let (c, t) = concepts("needle", lexica_query::Mode::Boolean);
+        let parts = best(&[&text], &c, &t, false);
         let shown = render(&parts);
         assert!(shown.starts_with("… a a") && shown.contains("[needle]") && shown.ends_with("b …"), "{shown}");
         assert_eq!(shown.split_whitespace().filter(|w| *w == "a").count(), CONTEXT_BEFORE);
@@ -152,5 +245,25 @@ mod tests {
         let text = "Brown v. Board, 347 U.S. 483 — the Court’s holding";
         let forms: Vec<String> = word_spans(text).into_iter().map(|s| s.2).collect();
         assert_eq!(forms, lexica_query::text::words(text));
+    }
+
+    #[test]
+    fn shows_the_window_with_the_most_concepts() {
+        let (c, t) = concepts("car AND warrant AND search", lexica_query::Mode::Boolean);
+        let first = format!("The car was red. {}", "filler ".repeat(60));
+        let second =
+            format!("{} Officers may search a car without a warrant when {}", "x ".repeat(30), "y ".repeat(30));
+        let shown = render(&best(&[&first, &second], &c, &t, false));
+        assert!(shown.contains("[search] a [car] without a [warrant]"), "{shown}");
+    }
+
+    #[test]
+    fn a_sentence_query_shows_the_sentence() {
+        let (c, t) = concepts("hearsay /s objection", lexica_query::Mode::Boolean);
+        let p = "The trial went on for days. Counsel raised a hearsay objection at once. The judge overruled it.";
+        assert_eq!(
+            render(&best(&[p], &c, &t, true)),
+            "… Counsel raised a [hearsay] [objection] at once. The judge overruled it."
+        );
     }
 }

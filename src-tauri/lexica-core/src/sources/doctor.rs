@@ -306,9 +306,58 @@ async fn finish_postgres(conn: &mut sqlx::PgConnection, report: &mut DoctorRepor
     if has_opinions {
         match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM opinions").fetch_one(&mut *conn).await {
             Ok(0) => report.push("rows", CheckStatus::Warning, "`opinions` is empty: searches will find nothing"),
-            Ok(n) => report.push("rows", CheckStatus::Ok, format!("{n} opinions")),
+            Ok(n) => {
+                report.push("rows", CheckStatus::Ok, format!("{n} opinions"));
+                let present: bool = sqlx::query_scalar(
+                    "SELECT to_regclass('lexica_corpus_stats') IS NOT NULL AND to_regclass('lexica_term_stats') IS NOT NULL
+                        AND to_regclass('opinion_lengths') IS NOT NULL",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap_or(false);
+                let counted: Option<i64> = if present {
+                    sqlx::query_scalar("SELECT opinions FROM lexica_corpus_stats WHERE id = 1")
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .unwrap_or(None)
+                } else {
+                    None
+                };
+                push_statistics_check(report, present, counted, n);
+            }
             Err(e) => report.push("rows", CheckStatus::Warning, format!("could not count opinions: {e}")),
         }
+    }
+}
+
+/// The ranking statistics (migrations/source-*/0003_statistics.sql): present, and counting the
+/// opinions the source holds.
+fn push_statistics_check(report: &mut DoctorReport, present: bool, counted: Option<i64>, opinions: i64) {
+    const FIX: &str = "run `lexica ingest FILE --into THIS-SOURCE` once (opinions already loaded are counted, not \
+                       reloaded), or have the DBA load the opinions with Lexica's ingest";
+    match (present, counted) {
+        (true, Some(c)) if c == opinions => report.push(
+            "ranking statistics",
+            CheckStatus::Ok,
+            format!("document frequencies and lengths of all {c} opinions are kept"),
+        ),
+        (true, Some(c)) => report.push(
+            "ranking statistics",
+            CheckStatus::Warning,
+            format!(
+                "the statistics count {c} opinions but the source holds {opinions}: the opinions were changed \
+                 outside Lexica's ingest, so ranking is slightly off; {FIX}"
+            ),
+        ),
+        _ => report.push(
+            "ranking statistics",
+            CheckStatus::Warning,
+            format!(
+                "the source has no ranking statistics (lexica_corpus_stats, lexica_term_stats, opinion_lengths): \
+                 its opinions are found but ranked without word rarity or length, and count for nothing in \
+                 other sources' statistics; {FIX}"
+            ),
+        ),
     }
 }
 
@@ -358,7 +407,21 @@ async fn examine_sqlite(source: &DataSource, url: &SourceUrl, home: &std::path::
     if tables.iter().any(|t| t == "opinions") {
         match sqlx::query_scalar::<_, i64>("SELECT count(*) FROM opinions").fetch_one(&mut conn).await {
             Ok(0) => report.push("rows", CheckStatus::Warning, "`opinions` is empty: searches will find nothing"),
-            Ok(n) => report.push("rows", CheckStatus::Ok, format!("{n} opinions")),
+            Ok(n) => {
+                report.push("rows", CheckStatus::Ok, format!("{n} opinions"));
+                let present = ["lexica_corpus_stats", "lexica_term_stats", "opinion_lengths"]
+                    .iter()
+                    .all(|t| tables.iter().any(|x| x == t));
+                let counted: Option<i64> = if present {
+                    sqlx::query_scalar("SELECT opinions FROM lexica_corpus_stats WHERE id = 1")
+                        .fetch_optional(&mut conn)
+                        .await
+                        .unwrap_or(None)
+                } else {
+                    None
+                };
+                push_statistics_check(report, present, counted, n);
+            }
             Err(e) => report.push("rows", CheckStatus::Error, format!("could not count opinions: {e}")),
         }
     }

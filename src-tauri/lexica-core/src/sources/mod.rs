@@ -158,12 +158,12 @@ impl SourceRegistry {
             return Ok(());
         }
         let file = self.home.join(path);
-        if file.is_file() {
+        if file.is_file() && demo_is_current(&file).await {
             return Ok(());
         }
         // One builder at a time: two searches starting together must not both write the file.
         let _guard = self.demo_lock.lock().await;
-        if file.is_file() {
+        if file.is_file() && demo_is_current(&file).await {
             return Ok(());
         }
         let report = lexica_ingest::demo::build_demo_bundle(&file).await.map_err(|e| Error::Source {
@@ -293,4 +293,18 @@ pub(crate) fn configured_url(source: &DataSource) -> Result<SourceUrl> {
         }),
         Err(errors) => Err(Error::Source { name: source.name.clone(), message: errors.to_string() }),
     }
+}
+
+/// Whether a demo bundle on disk was built by a Lexica that keeps ranking statistics (one built
+/// by an earlier version is rebuilt from the embedded opinions: it is Lexica's own file).
+async fn demo_is_current(file: &std::path::Path) -> bool {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(file).read_only(true);
+    let Ok(mut conn) = sqlx::SqliteConnection::connect_with(&options).await else { return false };
+    let current: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lexica_corpus_stats WHERE id = 1)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or(false);
+    let _ = conn.close().await;
+    current
 }

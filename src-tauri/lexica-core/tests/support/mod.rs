@@ -57,7 +57,8 @@ pub async fn exec(conn: &mut sqlx::PgConnection, sql: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// Creates a database with the Lexica source schema and `n` small opinions; returns its name.
+/// Creates a database with the Lexica source schema (ranking statistics included) and `n` small
+/// opinions; returns its name.
 pub async fn opinion_database(admin_url: &str, n: usize) -> String {
     let name = unique("src");
     let mut conn = admin(admin_url).await;
@@ -76,6 +77,18 @@ pub async fn opinion_database(admin_url: &str, n: usize) -> String {
         .await
         .unwrap();
     }
+    let statistics = include_str!("../../../../migrations/source-postgres/0003_statistics.sql");
+    sqlx::raw_sql(statistics).execute(&mut db).await.unwrap();
+    // What `lexica ingest` would keep for these opinions (case name and court 2 words, body 4).
+    sqlx::raw_sql(
+        "INSERT INTO opinion_lengths SELECT id, 2, 0, 2, 4 FROM opinions;
+         INSERT INTO lexica_term_stats SELECT lexeme, count(*) FROM opinions, unnest(tsvector_to_array(search_vector)) lexeme GROUP BY 1;
+         INSERT INTO lexica_corpus_stats (opinions, case_name_words, citation_words, court_words, body_words)
+              SELECT count(*), 2 * count(*), 0, 2 * count(*), 4 * count(*) FROM opinions;",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
     name
 }
 

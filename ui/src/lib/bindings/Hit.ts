@@ -17,4 +17,12 @@ decided_on: string | null, docket_number: string | null, snippet: Array<SnippetP
 /**
  * Comparable across sources (see [`score`]): higher is better.
  */
-score: number, };
+score: number, 
+/**
+ * 0 for an exact match; 1 or 2 for a near miss lacking that many top-level clauses.
+ */
+tier: number, 
+/**
+ * A near miss's missing clauses, in query syntax (`"at home"`).
+ */
+missing: Array<string>, };

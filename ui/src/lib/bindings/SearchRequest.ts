@@ -14,4 +14,9 @@ sources: Array<string>, filters: SearchFilters, sort: SortOrder,
 /**
  * Overrides [`DEFAULT_DEADLINE`] (milliseconds).
  */
-deadline_ms?: number, };
+deadline_ms?: number, 
+/**
+ * Boolean mode: after the exact matches, list the opinions that satisfy all top-level
+ * clauses but one (then but two), each naming what it lacks. On unless turned off.
+ */
+near_misses?: boolean, };

@@ -8,7 +8,11 @@ export type SearchSummary = { search_id: SearchId | null,
 /**
  * Hits in the merged list (after deduplication, at most 100).
  */
-total_results: number, sources_searched: number, completed: number, failed: number, timed_out: number, cancelled: number, 
+total_results: number, 
+/**
+ * Of those, exact matches and near misses.
+ */
+exact_results: number, near_miss_results: number, sources_searched: number, completed: number, failed: number, timed_out: number, cancelled: number, 
 /**
  * From the start of the search to the last execution's end.
  */

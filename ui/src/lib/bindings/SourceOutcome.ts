@@ -5,7 +5,15 @@ import type { SourceId } from "./SourceId";
 /**
  * How one source's execution ended.
  */
-export type SourceOutcome = { source_id: SourceId, name: string, status: ExecutionStatus, results_count: number, execution_time_ms: number, 
+export type SourceOutcome = { source_id: SourceId, name: string, status: ExecutionStatus, 
+/**
+ * Exact matches returned (at most 100).
+ */
+results_count: number, 
+/**
+ * Near misses returned beside them.
+ */
+near_misses: number, execution_time_ms: number, 
 /**
  * Why it failed or timed out (redacted: never a password or a full URL).
  */

@@ -1,0 +1,131 @@
+//! From one source's candidates to its ranked hits: the exact check, the near-miss tiers, the
+//! score and the snippet. Pure and synchronous (it runs on a blocking thread, see
+//! `execution`), and it checks the stop signal between candidates so a cancel or a deadline
+//! interrupts it.
+//!
+//! Tiers (RANKING.md, "Near misses"): tier 0 holds the exact matches, with the query's exact
+//! meaning; when near misses are on and the query is a conjunction at its top level, tier 1 holds
+//! the opinions that satisfy all clauses but one, and, for three or more clauses, tier 2 all but
+//! two. The `BUT NOT` part excludes in every tier. Tiers order the list before scores do.
+
+use lexica_query::{Concept, Conjunction, Document, HighlightWord, Plan, Query};
+
+use super::score::{OpinionText, Scorer, features};
+use super::snippet::{self, SnippetPart};
+use super::source::{Candidate, Texts};
+
+/// Near-miss depth for a conjunction of `clauses` clauses: all but one, and all but two when
+/// there are three or more (all but two of two clauses would be "neither").
+pub(super) fn depth(clauses: usize) -> u32 {
+    if clauses >= 3 { 2 } else { 1 }
+}
+
+/// What ranking one source needs besides its candidates.
+#[derive(Debug)]
+pub(super) struct RankPlan<'a> {
+    pub query: &'a Query,
+    pub plan: &'a Plan,
+    /// Set when the plan is a near-miss plan (its clauses are `plan.clauses`).
+    pub conjunction: Option<&'a Conjunction>,
+    pub concepts: &'a [Concept],
+    pub scorer: &'a Scorer,
+    pub highlight: &'a [HighlightWord],
+    /// Hits kept.
+    pub limit: usize,
+}
+
+/// One ranked hit before it becomes a [`super::Hit`].
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Ranked {
+    pub candidate: Candidate,
+    pub score: f64,
+    /// 0: exact match; 1, 2: clauses missing.
+    pub tier: u8,
+    /// The missing clauses, in query syntax.
+    pub missing: Vec<String>,
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// Ranks `candidates`; `None` when `stopped` said so midway.
+pub(super) fn rank(
+    r: &RankPlan<'_>,
+    candidates: Vec<Candidate>,
+    texts: &Texts,
+    stopped: &dyn Fn() -> bool,
+) -> Option<Vec<Ranked>> {
+    let sentence = r.query.root.has_sentence_proximity();
+    let clause_concepts: Vec<Vec<Concept>> =
+        r.conjunction.map(|j| j.clauses.iter().map(Query::concepts).collect()).unwrap_or_default();
+    let mut kept: Vec<(Ranked, Vec<usize>)> = Vec::new();
+    for candidate in candidates {
+        if stopped() {
+            return None;
+        }
+        let paragraphs: Vec<&str> =
+            texts.paragraphs.get(&candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+        let doc = Document {
+            case_name: &candidate.case_name,
+            citation: candidate.citation.as_deref(),
+            court: &candidate.court,
+            decided_on: candidate.decided_on.as_deref(),
+            paragraphs: &paragraphs,
+        };
+        let (tier, missing_idx) = match r.conjunction {
+            None => {
+                if r.plan.needs_check && !lexica_query::check(r.query, &doc) {
+                    continue;
+                }
+                (0, Vec::new())
+            }
+            Some(j) => {
+                if r.plan.exclusion_needs_check && j.exclude.as_ref().is_some_and(|x| lexica_query::check(x, &doc)) {
+                    continue;
+                }
+                let missing: Vec<usize> = (0..j.clauses.len())
+                    .filter(|&i| {
+                        let flagged = candidate.flags.get(i).copied().unwrap_or(false);
+                        let confirmed = flagged
+                            && (!r.plan.clauses.get(i).is_some_and(|c| c.needs_check)
+                                || lexica_query::check(&j.clauses[i], &doc));
+                        !confirmed
+                    })
+                    .collect();
+                if missing.len() > depth(j.clauses.len()) as usize {
+                    continue;
+                }
+                (u8::try_from(missing.len()).unwrap_or(u8::MAX), missing)
+            }
+        };
+        let text = OpinionText {
+            case_name: &candidate.case_name,
+            citation: candidate.citation.as_deref(),
+            court: &candidate.court,
+            paragraphs: &paragraphs,
+            body_words: texts.body_words.get(&candidate.id).copied(),
+        };
+        let score = r.scorer.score(&features(r.concepts, &text));
+        let missing = missing_idx.iter().filter_map(|&i| r.plan.clauses.get(i).map(|c| c.label.clone())).collect();
+        kept.push((Ranked { candidate, score, tier, missing, snippet: Vec::new() }, missing_idx));
+    }
+    kept.sort_by(|(a, _), (b, _)| {
+        a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))
+    });
+    kept.truncate(r.limit);
+    // Snippets only for the hits kept: a near miss shows the best window of the clauses it has.
+    for (hit, missing) in &mut kept {
+        let paragraphs: Vec<&str> =
+            texts.paragraphs.get(&hit.candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+        hit.snippet = if missing.is_empty() {
+            snippet::best(&paragraphs, r.concepts, r.highlight, sentence)
+        } else {
+            let present: Vec<Concept> = clause_concepts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !missing.contains(i))
+                .flat_map(|(_, c)| c.iter().cloned())
+                .collect();
+            snippet::best(&paragraphs, &present, r.highlight, sentence)
+        };
+    }
+    Some(kept.into_iter().map(|(hit, _)| hit).collect())
+}

@@ -1,0 +1,309 @@
+//! Every read a search makes against an opinion source, PostgreSQL and SQLite behind one face:
+//! statistics, candidates, their paragraphs and lengths. The schema is migrations/source-*; the
+//! candidate statement comes from the language's compilers (`lexica_query::postgres` /
+//! `sqlite`), everything else is here.
+//!
+//! Reads are batched (`= ANY($1)` / `json_each(?1)`), never one round trip per opinion: a source
+//! 20 ms away would otherwise spend seconds in round trips.
+
+use std::collections::HashMap;
+
+use lexica_query::{BindValue, Plan, WordPattern};
+
+use super::stats::{FIELDS, Patterns, SourceStats};
+
+/// (opinion id, paragraph body) and (opinion id, body words), as read.
+type ParagraphRow = (i64, String);
+type LengthRow = (i64, i32);
+
+/// Opinions per batched read.
+const BATCH: usize = 1_000;
+
+/// A connection to one source, for the length of one execution.
+pub(super) enum SourceConn<'a> {
+    /// Inside the execution's read-only transaction (it carries the statement timeout).
+    Postgres(&'a mut sqlx::PgConnection),
+    Sqlite(&'a mut sqlx::SqliteConnection),
+}
+
+/// One row of a plan's candidates.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Candidate {
+    pub id: i64,
+    pub case_name: String,
+    pub citation: Option<String>,
+    pub court: String,
+    pub jurisdiction: Option<String>,
+    pub decided_on: Option<String>,
+    pub docket_number: Option<String>,
+    /// One per clause of a near-miss plan: the clause's SQL matched.
+    pub flags: Vec<bool>,
+}
+
+/// What the scorer and the checker read of a candidate beyond its row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Texts {
+    /// The paragraphs matching the plan's `paragraph_filter`, in order, per opinion.
+    pub paragraphs: HashMap<i64, Vec<String>>,
+    /// `opinion_lengths.body_words`, where the source keeps it.
+    pub body_words: HashMap<i64, u32>,
+}
+
+/// Binds a plan's values in order.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut q = $query;
+        for b in $binds {
+            q = match b {
+                BindValue::Text(t) => q.bind(t.clone()),
+                BindValue::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }};
+}
+
+/// Exclusive upper bound of the words starting with `prefix` in a bytewise order.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+/// The forms of exact patterns, and each pattern's (forms or prefix).
+fn all_forms(patterns: &Patterns) -> Vec<String> {
+    let mut forms: Vec<String> = Vec::new();
+    for p in &patterns.patterns {
+        if let WordPattern::Forms(f) = p {
+            forms.extend(f.iter().cloned());
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Per pattern, the largest df of its words (see `SourceStats::df`).
+fn df_per_pattern(patterns: &Patterns, exact: &HashMap<String, i64>, prefix: &[i64]) -> Vec<u64> {
+    let mut prefixes = prefix.iter();
+    patterns
+        .patterns
+        .iter()
+        .map(|p| match p {
+            WordPattern::Forms(f) => f.iter().filter_map(|w| exact.get(w)).copied().max().unwrap_or(0),
+            WordPattern::Prefix(_) => prefixes.next().copied().unwrap_or(0),
+        })
+        .map(|df| u64::try_from(df).unwrap_or(0))
+        .collect()
+}
+
+impl SourceConn<'_> {
+    /// The source's statistics for the query's patterns; `complete: false` when the source has
+    /// no Lexica statistics (or they were never filled).
+    pub async fn stats(&mut self, patterns: &Patterns) -> Result<SourceStats, sqlx::Error> {
+        let forms = all_forms(patterns);
+        let prefixes: Vec<&str> = patterns
+            .patterns
+            .iter()
+            .filter_map(|p| if let WordPattern::Prefix(x) = p { Some(x.as_str()) } else { None })
+            .collect();
+        let corpus: Option<(i64, i64, i64, i64, i64)>;
+        let mut exact: HashMap<String, i64> = HashMap::new();
+        let mut prefix_df = Vec::with_capacity(prefixes.len());
+        match self {
+            SourceConn::Postgres(tx) => {
+                let present: bool = sqlx::query_scalar(
+                    "SELECT to_regclass('lexica_corpus_stats') IS NOT NULL AND to_regclass('lexica_term_stats') IS NOT NULL",
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                if !present {
+                    return Ok(SourceStats { df: vec![0; patterns.patterns.len()], ..SourceStats::default() });
+                }
+                corpus = sqlx::query_as(
+                    "SELECT opinions, case_name_words, citation_words, court_words, body_words
+                       FROM lexica_corpus_stats WHERE id = 1",
+                )
+                .fetch_optional(&mut **tx)
+                .await?;
+                let rows: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT term, df FROM lexica_term_stats WHERE term = ANY($1)")
+                        .bind(&forms)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                exact.extend(rows);
+                for p in &prefixes {
+                    let df: i64 = sqlx::query_scalar(
+                        "SELECT coalesce(max(df), 0)::bigint FROM lexica_term_stats
+                          WHERE term >= $1 COLLATE \"C\" AND term < $2 COLLATE \"C\"",
+                    )
+                    .bind(*p)
+                    .bind(prefix_end(p))
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    prefix_df.push(df);
+                }
+            }
+            SourceConn::Sqlite(conn) => {
+                let present: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+                        AND name IN ('lexica_corpus_stats', 'lexica_term_stats')",
+                )
+                .fetch_one(&mut **conn)
+                .await?;
+                if present < 2 {
+                    return Ok(SourceStats { df: vec![0; patterns.patterns.len()], ..SourceStats::default() });
+                }
+                corpus = sqlx::query_as(
+                    "SELECT opinions, case_name_words, citation_words, court_words, body_words
+                       FROM lexica_corpus_stats WHERE id = 1",
+                )
+                .fetch_optional(&mut **conn)
+                .await?;
+                let forms_json = serde_json::to_string(&forms).unwrap_or_else(|_| "[]".into());
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT term, df FROM lexica_term_stats WHERE term IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(forms_json)
+                .fetch_all(&mut **conn)
+                .await?;
+                exact.extend(rows);
+                for p in &prefixes {
+                    let df: i64 = sqlx::query_scalar(
+                        "SELECT coalesce(max(df), 0) FROM lexica_term_stats WHERE term >= ?1 AND term < ?2",
+                    )
+                    .bind(*p)
+                    .bind(prefix_end(p))
+                    .fetch_one(&mut **conn)
+                    .await?;
+                    prefix_df.push(df);
+                }
+            }
+        }
+        let Some((opinions, a, b, c, d)) = corpus else {
+            return Ok(SourceStats { df: vec![0; patterns.patterns.len()], ..SourceStats::default() });
+        };
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        let words: [u64; FIELDS] = [count(a), count(b), count(c), count(d)];
+        Ok(SourceStats {
+            opinions: count(opinions),
+            words,
+            df: df_per_pattern(patterns, &exact, &prefix_df),
+            complete: true,
+        })
+    }
+
+    /// Runs the plan's candidate statement.
+    pub async fn candidates(&mut self, plan: &Plan) -> Result<Vec<Candidate>, sqlx::Error> {
+        let sql = || sqlx::AssertSqlSafe(plan.sql.clone());
+        let rows: Vec<AnyRow> = match self {
+            SourceConn::Postgres(tx) => bind_all!(sqlx::query(sql()), &plan.binds)
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .map(AnyRow::Pg)
+                .collect(),
+            SourceConn::Sqlite(conn) => bind_all!(sqlx::query(sql()), &plan.binds)
+                .fetch_all(&mut **conn)
+                .await?
+                .into_iter()
+                .map(AnyRow::Sqlite)
+                .collect(),
+        };
+        rows.into_iter().map(|r| r.candidate(plan.clauses.len())).collect()
+    }
+
+    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`), and the
+    /// opinions' body lengths where the source keeps them.
+    pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
+        let mut texts = Texts::default();
+        for chunk in ids.chunks(BATCH) {
+            let (paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self {
+                SourceConn::Postgres(tx) => {
+                    let paragraphs = sqlx::query_as(
+                        "SELECT opinion_id, body FROM opinion_paragraphs
+                          WHERE opinion_id = ANY($1) AND search_vector @@ $2::tsquery
+                          ORDER BY opinion_id, paragraph_no",
+                    )
+                    .bind(chunk)
+                    .bind(filter)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                    let lengths = if with_lengths {
+                        sqlx::query_as("SELECT opinion_id, body_words FROM opinion_lengths WHERE opinion_id = ANY($1)")
+                            .bind(chunk)
+                            .fetch_all(&mut **tx)
+                            .await?
+                    } else {
+                        Vec::new()
+                    };
+                    (paragraphs, lengths)
+                }
+                SourceConn::Sqlite(conn) => {
+                    let ids_json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
+                    let paragraphs = sqlx::query_as(
+                        "SELECT op.opinion_id, op.body FROM opinion_paragraphs op
+                          WHERE op.opinion_id IN (SELECT value FROM json_each(?1))
+                            AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)
+                          ORDER BY op.opinion_id, op.paragraph_no",
+                    )
+                    .bind(&ids_json)
+                    .bind(filter)
+                    .fetch_all(&mut **conn)
+                    .await?;
+                    let lengths = if with_lengths {
+                        sqlx::query_as(
+                            "SELECT opinion_id, body_words FROM opinion_lengths
+                              WHERE opinion_id IN (SELECT value FROM json_each(?1))",
+                        )
+                        .bind(&ids_json)
+                        .fetch_all(&mut **conn)
+                        .await?
+                    } else {
+                        Vec::new()
+                    };
+                    (paragraphs, lengths)
+                }
+            };
+            for (id, body) in paragraphs {
+                texts.paragraphs.entry(id).or_default().push(body);
+            }
+            texts.body_words.extend(lengths.into_iter().map(|(id, n)| (id, u32::try_from(n).unwrap_or(0))));
+        }
+        Ok(texts)
+    }
+}
+
+/// A row of either backend, read by column position.
+enum AnyRow {
+    Pg(sqlx::postgres::PgRow),
+    Sqlite(sqlx::sqlite::SqliteRow),
+}
+
+impl AnyRow {
+    fn candidate(self, clauses: usize) -> Result<Candidate, sqlx::Error> {
+        use sqlx::Row as _;
+        macro_rules! read {
+            ($r:expr) => {{
+                let r = $r;
+                let mut flags = Vec::with_capacity(clauses);
+                for i in 0..clauses {
+                    let v: i32 = r.try_get(7 + i)?;
+                    flags.push(v != 0);
+                }
+                Candidate {
+                    id: r.try_get(0)?,
+                    case_name: r.try_get(1)?,
+                    citation: r.try_get(2)?,
+                    court: r.try_get(3)?,
+                    jurisdiction: r.try_get(4)?,
+                    decided_on: r.try_get(5)?,
+                    docket_number: r.try_get(6)?,
+                    flags,
+                }
+            }};
+        }
+        Ok(match self {
+            AnyRow::Pg(r) => read!(&r),
+            AnyRow::Sqlite(r) => read!(&r),
+        })
+    }
+}
