@@ -28,6 +28,9 @@ const DEMO = { name: "sample_opinions" };
 /** @type {import('./webdriver.mjs').Session | null} */
 let session = null;
 
+/** A match count as the window prints it: "7", "1,234", "≈ 41,000" (thousands grouped with commas). */
+const COUNT = String.raw`(?:≈ )?[0-9]{1,3}(?:,[0-9]{3})*`;
+
 afterEach(async () => {
   if (session !== null) {
     await session.quit().catch(() => {});
@@ -133,11 +136,14 @@ test("a search returns merged results with one status chip per source; the stopp
   );
   for (const name of [ALPHA.name, BETA.name, DEMO.name]) {
     assert.equal(by[name].status, "completed", JSON.stringify(by[name]));
+    // Each completed source says how many of its opinions matched ("1,234 matches", "≈ 41,000 matches"), not just
+    // the (at most 100) it returned.
     assert.match(
       by[name].text,
-      /[1-9]\d* results? ·/,
-      `${name} found something: ${by[name].text}`,
+      new RegExp(`: ${COUNT} match(?:es)?(?: \\+\\d+ near)? · `),
+      `${name} shows its match count: ${by[name].text}`,
     );
+    assert.doesNotMatch(by[name].text, /: 0 matches/, `${name} found something`);
   }
   assert.equal(by[DOWN.name].status, "failed", JSON.stringify(by[DOWN.name]));
   assert.ok(by[DOWN.name].reason, "the failed chip carries its reason");
@@ -178,6 +184,20 @@ test("a search returns merged results with one status chip per source; the stopp
   await s.screenshot(ARTIFACTS, "a-search-status-chips");
   console.log(
     `# chips: ${end.map((c) => `${c.source}=${c.status}`).join(", ")}; ${summary}; reason: ${shown}`,
+  );
+
+  // The summary: the sources' matches together versus the merged list shown.
+  assert.match(
+    summary,
+    new RegExp(
+      `^${COUNT} match(?:es)? from 3 of 4 sources in .+; showing (?:the top|all) \\d+`,
+    ),
+    `the summary says how many matched and how many are shown: ${summary}`,
+  );
+  await s.exec("window.scrollTo(0, 0);"); // the chips and the summary line on screen
+  await s.screenshot(ARTIFACTS, "e-match-counts");
+  console.log(
+    `# match counts: ${end.map((c) => c.text).join(" | ")}; ${summary}`,
   );
 });
 
@@ -424,7 +444,7 @@ test("near misses: a Boolean conjunction lists its exact matches, then each near
   assert.match(
     summary,
     new RegExp(
-      `^${exact} results? \\+ ${nearHits.length} near miss(es)? from 3 of 3 sources`,
+      `^${COUNT} match(?:es)? from 3 of 3 sources in .+; showing (?:the top|all) ${exact} \\+ ${nearHits.length} near miss(es)?`,
     ),
     summary,
   );

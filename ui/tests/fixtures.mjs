@@ -3,6 +3,7 @@
 /** @typedef {import('../src/lib/bindings/AppOverview.ts').AppOverview} AppOverview */
 /** @typedef {import('../src/lib/bindings/DataSource.ts').DataSource} DataSource */
 /** @typedef {import('../src/lib/bindings/Hit.ts').Hit} Hit */
+/** @typedef {import('../src/lib/bindings/MatchCount.ts').MatchCount} MatchCount */
 /** @typedef {import('../src/lib/bindings/SearchEvent.ts').SearchEvent} SearchEvent */
 /** @typedef {import('../src/lib/bindings/SearchOutcome.ts').SearchOutcome} SearchOutcome */
 /** @typedef {import('../src/lib/bindings/SearchSummary.ts').SearchSummary} SearchSummary */
@@ -141,9 +142,10 @@ export function running(s) {
  * @param {Hit[]} hits its exact matches and near misses (counted apart, as the core does)
  * @param {number} ms
  * @param {string | null} [error]
+ * @param {MatchCount | null} [matches] how many opinions matched (none reported unless given)
  * @returns {SourceOutcome}
  */
-export function outcome(s, status, hits, ms, error = null) {
+export function outcome(s, status, hits, ms, error = null, matches = null) {
   const exact = hits.filter((h) => h.tier === 0).length;
   return {
     source_id: s.id,
@@ -151,9 +153,29 @@ export function outcome(s, status, hits, ms, error = null) {
     status,
     results_count: exact,
     near_misses: hits.length - exact,
+    matches,
     execution_time_ms: ms,
     error,
   };
+}
+
+/**
+ * Match counts added up as the core adds them: the sum, estimated if any part is; null when no part has a count.
+ * @param {(MatchCount | null)[]} parts
+ * @returns {MatchCount | null}
+ */
+export function totalMatches(parts) {
+  /** @type {MatchCount | null} */
+  let total = null;
+  for (const part of parts) {
+    if (part !== null) {
+      total =
+        total === null
+          ? { ...part }
+          : { count: total.count + part.count, estimated: total.estimated || part.estimated };
+    }
+  }
+  return total;
 }
 
 /**
@@ -187,6 +209,7 @@ export function summary(outcomes, hits, wall) {
     wall_time_ms: wall,
     source_time_ms: outcomes.reduce((sum, o) => sum + o.execution_time_ms, 0),
     partial: count('completed') < outcomes.length,
+    total_matches: totalMatches(outcomes.map((o) => o.matches)),
   };
 }
 
@@ -239,11 +262,12 @@ export function opinion(h, paragraphs) {
  * @param {string} id
  * @param {SearchRequest} request
  * @param {string} created_at
- * @param {{ source: DataSource, status: ExecutionStatus, count: number | null, ms: number | null, error?: string }[]} runs
+ * @param {{ source: DataSource, status: ExecutionStatus, count: number | null, ms: number | null, error?: string, matches?: MatchCount }[]} runs
  * @returns {SearchRecord}
  */
 export function pastSearch(id, request, created_at, runs) {
   return {
+    total_matches: totalMatches(runs.map((run) => run.matches ?? null)),
     search: {
       id,
       user_id: OVERVIEW.user.id,
@@ -260,6 +284,7 @@ export function pastSearch(id, request, created_at, runs) {
       data_source_id: run.source.id,
       status: run.status,
       results_count: run.count,
+      matches: run.matches ?? null,
       execution_time_ms: run.ms,
       error_message: run.error ?? null,
       started_at: created_at,

@@ -55,7 +55,10 @@ fn progress_line(p: &Progress) -> String {
         Phase::Loading => {
             let percent = p.fraction().map(|f| format!("{:>3.0}% ", f * 100.0)).unwrap_or_default();
             let eta = p.eta_secs.map(|s| format!(", ETA {}", duration(s))).unwrap_or_default();
-            format!("{percent}{} records ({} rejected), {:.0} records/s{eta}", p.records, p.rejected, p.records_per_sec)
+            format!(
+                "{percent}{} records ({} rejected), {:.0} records/s, {:.1} MB/s{eta}",
+                p.records, p.rejected, p.records_per_sec, p.mb_per_sec
+            )
         }
         Phase::Indexing => format!("{} records loaded; building indexes…", p.records),
     }

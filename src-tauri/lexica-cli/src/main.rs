@@ -51,6 +51,8 @@ enum Command {
     Provision(commands::provision::ProvisionCommand),
     /// Search every source you may use, in parallel, and print one merged list.
     Search(commands::search::SearchArgs),
+    /// Time every query of a file on warm pools (median, p95, per-source times and matches).
+    Bench(commands::bench::BenchArgs),
     /// Load opinions (JSON Lines, plain or .gz) into a PostgreSQL source or an SQLite bundle.
     Ingest(ingest_cmd::IngestArgs),
     /// The search language: check a query.
@@ -137,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::History(a) => commands::history::run(&lexica, &actor?, a, &out).await,
         Command::Provision(c) => commands::provision::run(&lexica, &actor?, c, &out).await,
         Command::Search(a) => commands::search::run(&lexica, &actor?, a, &out).await,
+        Command::Bench(a) => commands::bench::run(&lexica, &actor?, a, &out).await,
         Command::Query(_) | Command::Ingest(_) => Ok(()),
     };
     lexica.close().await;

@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use crate::credentials::{Keychain, Secret};
 use crate::home::Home;
-use crate::models::{DataSource, GrantView, PermissionLevel, Search, SearchExecution, SourceChanges, User};
+use crate::models::{DataSource, GrantView, MatchCount, PermissionLevel, Search, SearchExecution, SourceChanges, User};
 use crate::sources::doctor::{self, DoctorReport};
 use crate::sources::{SourcePool, SourceRegistry};
 use crate::{Error, Result, db, queries};
@@ -34,6 +34,9 @@ pub struct SearchRecord {
     pub search: Search,
     pub username: String,
     pub executions: Vec<ExecutionRecord>,
+    /// The executions' match counts added up (see [`MatchCount::total`]); `None` when none has
+    /// one (searches from before Lexica counted matches, or no source completed).
+    pub total_matches: Option<MatchCount>,
 }
 
 /// One source's execution, named.
@@ -340,7 +343,8 @@ impl Lexica {
                     .unwrap_or_default();
                 executions.push(ExecutionRecord { source_name, execution });
             }
-            records.push(SearchRecord { search, username, executions });
+            let total_matches = MatchCount::total(executions.iter().map(|e| e.execution.matches));
+            records.push(SearchRecord { search, username, executions, total_matches });
         }
         Ok(records)
     }

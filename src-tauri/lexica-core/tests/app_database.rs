@@ -204,7 +204,8 @@ async fn execution_moves_only_along_legal_transitions() {
     let running = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
     assert!(running.started_at.is_some() && running.completed_at.is_none());
 
-    let done = ExecutionOutcome { results_count: Some(42), execution_time_ms: Some(130), error_message: None };
+    let done =
+        ExecutionOutcome { results_count: Some(42), execution_time_ms: Some(130), ..ExecutionOutcome::default() };
     queries::search_executions::transition(lexica.db(), id, Completed, &done).await.unwrap();
     let completed = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
     assert_eq!(

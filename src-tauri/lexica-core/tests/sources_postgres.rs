@@ -166,6 +166,7 @@ async fn the_doctor_reports_each_check() {
     assert_eq!(by_name(&report, "rows").message, "4 opinions");
     assert_eq!(by_name(&report, "role privileges").status, CheckStatus::Ok);
     assert_eq!(by_name(&report, "ranking statistics").status, CheckStatus::Ok, "{report:#?}");
+    assert_eq!(by_name(&report, "postings").status, CheckStatus::Ok, "{report:#?}");
 
     // A source without Lexica's ranking statistics (an existing firm database) still works; the
     // doctor says what it lacks and how to add it.
@@ -178,6 +179,9 @@ async fn the_doctor_reports_each_check() {
     let stats = by_name(&lexica.test_source(&admin, "no_statistics").await.unwrap(), "ranking statistics");
     assert_eq!(stats.status, CheckStatus::Warning);
     assert!(stats.message.contains("no ranking statistics") && stats.message.contains("lexica ingest"), "{stats:?}");
+    let postings = by_name(&lexica.test_source(&admin, "no_statistics").await.unwrap(), "postings");
+    assert_eq!(postings.status, CheckStatus::Warning);
+    assert!(postings.message.contains("lexica ingest"), "{postings:?}");
 
     // The superuser can write: a warning recommending a SELECT-only role.
     add(&lexica, &admin, "as_superuser", &support::url_with_db(&pg, &db).replace(":lexica-test-superuser", "")).await;

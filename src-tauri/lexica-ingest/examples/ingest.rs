@@ -27,11 +27,12 @@ async fn main() {
     };
     let progress = |p: lexica_ingest::Progress| {
         eprintln!(
-            "{:?}: {} records ({} rejected), {:.0} records/s, ETA {:.1} s",
+            "{:?}: {} records ({} rejected), {:.0} records/s, {:.1} MB/s, ETA {:.1} s",
             p.phase,
             p.records,
             p.rejected,
             p.records_per_sec,
+            p.mb_per_sec,
             p.eta_secs.unwrap_or(0.0)
         );
     };

@@ -29,7 +29,7 @@ pub async fn build_demo_bundle(dest: &Path) -> Result<IngestReport, IngestError>
     remove_bundle_files(&partial).map_err(|e| open_err(&partial, &e))?;
     let input = Input::from_reader(SAMPLE_LABEL.to_string(), SAMPLE_OPINIONS_GZ, Some(SAMPLE_OPINIONS_GZ.len() as u64))
         .map_err(|e| IngestError::ReadInput { input: SAMPLE_LABEL.to_string(), line: 0, source: e })?;
-    let result = crate::run(input, &Target::Sqlite(partial.clone()), &|_| {}).await;
+    let result = crate::run(input, &Target::Sqlite(partial.clone()), crate::IngestOptions::default(), &|_| {}).await;
     let mut report = match result {
         Ok(report) => report,
         Err(e) => {

@@ -8,6 +8,8 @@
 //!   split, with its statistics' lengths and terms) form both targets load.
 //! - `stats`: the ranking statistics (`migrations/source-*/0003_statistics.sql`): their
 //!   definitions, computed once for both targets, and the net per-batch changes loaders write.
+//! - `postings`: the impact-ordered postings (`migrations/source-*/0004_postings.sql`): what a
+//!   posting is, which ones are kept ([`POSTINGS_PER_TERM`] per term), the per-term bookkeeping.
 //! - `reader`: reads plain or gzip input on a blocking thread and sends batches of prepared
 //!   records to the loader, so parsing overlaps with database work.
 //! - `postgres`: the PostgreSQL loader (COPY into staging tables, classify and write in SQL).
@@ -43,10 +45,17 @@
 //!   statistics are complete, and the next run resumes. Statistics found inconsistent while
 //!   loading (changed by hand) stop the ingest with [`IngestError::InconsistentStatistics`],
 //!   which says how to have them rebuilt.
+//! - The postings (`lexica_postings`) are kept in the same transactions: an inserted opinion's
+//!   postings above its terms' floors are written, a changed one's are replaced, an unchanged
+//!   one's are not touched; for every term at least its [`POSTINGS_PER_TERM`] highest-impact
+//!   postings are stored (the contract is in the `postings` module). A source loaded by an
+//!   older Lexica gets them built from its opinions on the next ingest (resumably, after the
+//!   statistics); `lexica_corpus_stats.postings_per_term` is set only once they are complete.
 
 pub mod demo;
 pub mod error;
 mod postgres;
+mod postings;
 mod reader;
 pub mod record;
 pub mod report;
@@ -59,12 +68,28 @@ use std::path::Path;
 use std::time::Instant;
 
 pub use error::IngestError;
+pub use postings::{POSTINGS_PER_TERM, TRIM_FACTOR};
 pub use reader::{BATCH_MAX_BYTES, BATCH_MAX_RECORDS};
 pub use record::{RejectKind, RejectedRecord};
 pub use report::{IngestReport, Phase, Progress};
 pub use target::Target;
 
 use reader::{Input, Message};
+
+/// How an ingest is run; [`IngestOptions::default`] is what `lexica ingest` ships with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// R, the postings kept per term (at least; see [`POSTINGS_PER_TERM`]). Only tests change
+    /// it, to see terms trimmed on a small corpus. A source built with another R has its
+    /// postings rebuilt by the next ingest.
+    pub postings_per_term: u32,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self { postings_per_term: POSTINGS_PER_TERM }
+    }
+}
 
 /// Loads the JSON Lines file `input` (plain or gzip) into `target`, calling `progress` after
 /// each committed batch. See the crate docs for what is guaranteed.
@@ -73,8 +98,18 @@ pub async fn ingest(
     target: Target,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<IngestReport, IngestError> {
+    ingest_with(input, target, IngestOptions::default(), progress).await
+}
+
+/// [`ingest`] with non-default [`IngestOptions`].
+pub async fn ingest_with(
+    input: &Path,
+    target: Target,
+    options: IngestOptions,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<IngestReport, IngestError> {
     let input = Input::open(input)?;
-    run(input, &target, progress).await
+    run(input, &target, options, progress).await
 }
 
 /// The loaders, behind one face.
@@ -83,7 +118,7 @@ enum Sink {
     Sqlite(sqlite::SqliteSink),
 }
 
-/// What one batch did.
+/// What one batch (or several) did.
 #[derive(Debug, Default)]
 pub(crate) struct Applied {
     pub inserted: u64,
@@ -94,18 +129,39 @@ pub(crate) struct Applied {
     pub refused: Vec<RejectedRecord>,
 }
 
+impl IngestReport {
+    fn add(&mut self, applied: Applied) {
+        self.inserted += applied.inserted;
+        self.updated += applied.updated;
+        self.unchanged += applied.unchanged;
+        self.paragraphs_written += applied.paragraphs;
+        for rejected in applied.refused {
+            self.reject(rejected);
+        }
+    }
+}
+
 impl Sink {
-    async fn open(target: &Target) -> Result<Self, IngestError> {
+    async fn open(target: &Target, options: IngestOptions) -> Result<Self, IngestError> {
+        let r = options.postings_per_term;
         Ok(match target {
-            Target::Postgres(url) => Self::Postgres(Box::new(postgres::PgSink::open(url).await?)),
-            Target::Sqlite(path) => Self::Sqlite(sqlite::SqliteSink::open(path).await?),
+            Target::Postgres(url) => Self::Postgres(Box::new(postgres::PgSink::open(url, r).await?)),
+            Target::Sqlite(path) => Self::Sqlite(sqlite::SqliteSink::open(path, r).await?),
         })
     }
 
-    async fn apply(&mut self, records: &[record::Prepared]) -> Result<Applied, IngestError> {
+    async fn apply(&mut self, records: Vec<record::Prepared>) -> Result<Applied, IngestError> {
         match self {
             Self::Postgres(s) => s.apply(records).await,
-            Self::Sqlite(s) => s.apply(records).await,
+            Self::Sqlite(s) => s.apply(&records).await,
+        }
+    }
+
+    /// What the batches still loading did (a PostgreSQL first load runs several at once).
+    async fn drain(&mut self) -> Result<Applied, IngestError> {
+        match self {
+            Self::Postgres(s) => s.drain().await,
+            Self::Sqlite(_) => Ok(Applied::default()),
         }
     }
 
@@ -120,12 +176,13 @@ impl Sink {
 async fn run(
     input: Input,
     target: &Target,
+    options: IngestOptions,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<IngestReport, IngestError> {
     let start = Instant::now();
     let mut report =
         IngestReport { input: input.label.clone(), target: target.display_name(), ..IngestReport::default() };
-    let mut sink = Sink::open(target).await?;
+    let mut sink = Sink::open(target, options).await?;
     let raw_read = std::sync::Arc::clone(&input.raw_bytes_read);
     let raw_total = input.raw_bytes_total;
     let (tx, mut rx) = tokio::sync::mpsc::channel(reader::PIPELINE_DEPTH);
@@ -139,23 +196,23 @@ async fn run(
                 return Err(IngestError::ReadInput { input: label, line, source: error });
             }
         };
-        let applied = sink.apply(&batch.records).await?;
+        let applied = sink.apply(batch.records).await?;
         report.records = batch.lines_so_far;
         report.input_bytes = batch.input_bytes_so_far;
-        report.inserted += applied.inserted;
-        report.updated += applied.updated;
-        report.unchanged += applied.unchanged;
-        report.paragraphs_written += applied.paragraphs;
-        for rejected in batch.rejected.into_iter().chain(applied.refused) {
+        for rejected in batch.rejected {
             report.reject(rejected);
         }
+        report.add(applied);
         let read = raw_read.load(std::sync::atomic::Ordering::Relaxed);
-        progress(Progress::new(Phase::Loading, report.records, report.rejected, read, raw_total, start.elapsed()));
+        let counts = (report.records, report.rejected, report.input_bytes);
+        progress(Progress::new(Phase::Loading, counts, read, raw_total, start.elapsed()));
     }
     // The reader has hung up (channel closed); a panic in it would be a bug, reported as such.
     reading.await.map_err(|e| IngestError::Internal(e.to_string()))?;
+    report.add(sink.drain().await?);
     let read = raw_read.load(std::sync::atomic::Ordering::Relaxed);
-    progress(Progress::new(Phase::Indexing, report.records, report.rejected, read, raw_total, start.elapsed()));
+    let counts = (report.records, report.rejected, report.input_bytes);
+    progress(Progress::new(Phase::Indexing, counts, read, raw_total, start.elapsed()));
     report.finish(start.elapsed());
     sink.finish(&report).await?;
     report.finish(start.elapsed());

@@ -21,23 +21,36 @@
 //! trip, each batch committed; then in one transaction the df of every lexeme of every stored
 //! vector and, last, the corpus row (see `PgSink::ensure_statistics`).
 //!
-//! On a first load (empty `opinions`) the GIN and btree search indexes are dropped and built
-//! once at the end, which is several times faster than maintaining them row by row (the
-//! statistics tables keep their primary keys: the batches look terms and opinions up by them).
-//! Every run ends by (re)creating whatever index is missing, so an interrupted first load is
-//! repaired by the next run.
+//! The postings (`crate::postings`) are kept in the same transaction: the changed versions'
+//! postings are deleted, the new versions' are computed on the client under the averages after
+//! the batch (`UPDATE_CORPUS … RETURNING`) and COPYed, terms past the cap are trimmed
+//! (`postings` submodule). Text is TOAST-compressed with lz4 when the server has it.
+//!
+//! On a first load (empty `opinions`) the GIN and btree search indexes and the postings
+//! indexes are dropped and built once at the end, which is several times faster than
+//! maintaining them row by row (the statistics tables keep their primary keys: the batches look
+//! terms and opinions up by them), and batches skip staging and run on several sessions (`bulk`).
+//! Every run ends by trimming each term to R postings and (re)creating whatever index is
+//! missing, so an interrupted first load is repaired by the next run (which builds the postings
+//! indexes first: its trims and updates read them). Statements are logged as slow only past
+//! [`SLOW_STATEMENT`], at `info`: an index build is slow by design.
+
+mod bulk;
+mod copy;
+mod postings;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::Applied;
 use crate::error::IngestError;
-use crate::record::{PgVectors, Prepared, RejectKind, RejectedRecord};
+use crate::postings::{self as impacts, Book, Pending};
+use crate::record::{Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
 use crate::stats::{self, Lengths, TermDeltas};
 use crate::target::{redact_url, scrub, url_secrets};
@@ -49,16 +62,21 @@ const SCHEMA_INGEST_RUNS: &str = include_str!("../../../migrations/source-postgr
 /// Ranking statistics tables, run after the bookkeeping.
 const SCHEMA_STATISTICS: &str = include_str!("../../../migrations/source-postgres/0003_statistics.sql");
 /// Every schema script, in order.
-const SCHEMA_SCRIPTS: [&str; 3] = [SCHEMA, SCHEMA_INGEST_RUNS, SCHEMA_STATISTICS];
+const SCHEMA_SCRIPTS: [&str; 4] = [SCHEMA, SCHEMA_INGEST_RUNS, SCHEMA_STATISTICS, postings::SCHEMA_POSTINGS];
 
-/// Indexes dropped for a first load and rebuilt after it (all created by [`SCHEMA`]). The
-/// `source_id` unique index and the primary keys stay: the load itself relies on them.
+/// Indexes dropped for a first load and rebuilt after it (created by [`SCHEMA`] and
+/// [`postings::SCHEMA_POSTINGS`]). The `source_id` unique index and the primary keys stay: the
+/// load relies on them. Maintaining the postings' (term, impact) index row by row made a first
+/// load of the shared corpus's 1.26 million postings take 18 s of COPY instead of 1.6 s plus a
+/// 3 s build, so a first load trims without it (`postings::Finder::Sweep`).
 const DEFERRED_INDEXES: &str = "
 DROP INDEX IF EXISTS opinions_search_vector_idx;
 DROP INDEX IF EXISTS opinion_paragraphs_search_vector_idx;
 DROP INDEX IF EXISTS opinions_court_idx;
 DROP INDEX IF EXISTS opinions_decided_on_idx;
-DROP INDEX IF EXISTS opinions_citation_idx;";
+DROP INDEX IF EXISTS opinions_citation_idx;
+DROP INDEX IF EXISTS lexica_postings_opinion_idx;
+DROP INDEX IF EXISTS lexica_postings_term_impact_idx;";
 
 /// Columns the app's queries need; an existing `opinions` table without them is someone
 /// else's table, which we must not write into.
@@ -85,6 +103,13 @@ const REQUIRED_COLUMNS: &[(&str, &[&str])] = &[
 /// database do not interleave their batches.
 const INGEST_LOCK_KEY: i64 = 0x4C45_5849;
 
+/// Statements slower than this are logged by sqlx at [`SLOW_STATEMENT_LEVEL`]. Why not sqlx's
+/// default (WARN past 1 s): an index build or a backfill step on a large source takes minutes
+/// by design, and a WARN line for each would land on the operator's terminal mid-progress.
+const SLOW_STATEMENT: Duration = Duration::from_secs(10);
+/// Where slow statements are logged: the CLI's log file keeps `info`, its terminal shows `warn`.
+const SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Info;
+
 /// How long to wait for the server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -92,8 +117,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// 64 MB makes the build spill to disk on large sources).
 const INDEX_BUILD_MEMORY: &str = "SET maintenance_work_mem = '256MB'";
 
-/// COPY data is sent in pieces of about this size, bounding the client's buffer.
-const COPY_CHUNK_BYTES: usize = 1024 * 1024;
+/// Session setup of the first-load workers (see `bulk`): the same settings, no staging tables.
+const WORKER_SETUP: &str = "SET statement_timeout = 0; SET synchronous_commit = off;";
+
+/// TOAST compression for the text and vectors this session writes. Why lz4: PostgreSQL's
+/// default (pglz) compresses about 5× slower, and compressing the bodies and vectors was a
+/// large share of the server's work per batch; lz4 compresses nearly as well on legal text.
+/// A server built without lz4 refuses the setting: the load then keeps the default.
+const TOAST_LZ4: &str = "SET default_toast_compression = 'lz4'";
 
 /// Session setup: no statement timeout (index builds on large sources take minutes; a role
 /// default must not kill them), and commits that do not wait for the WAL flush: a crash can
@@ -131,10 +162,6 @@ ALTER TABLE lexica_stage_opinions ALTER COLUMN body SET STORAGE EXTERNAL,
 ALTER TABLE lexica_stage_paragraphs ALTER COLUMN body SET STORAGE EXTERNAL,
                                     ALTER COLUMN vector SET STORAGE EXTERNAL;";
 
-const COPY_OPINIONS: &str = "COPY lexica_stage_opinions (line, source_id, case_name, citation, court, jurisdiction, \
-     decided_on, docket_number, body, doc_vector, case_name_words, citation_words, court_words, body_words) FROM STDIN";
-const COPY_PARAGRAPHS: &str = "COPY lexica_stage_paragraphs (source_id, paragraph_no, body, vector) FROM STDIN";
-
 /// Marks each staged record `unchanged` or `updated` when its `source_id` exists.
 const CLASSIFY: &str = "
 UPDATE lexica_stage_opinions s
@@ -169,7 +196,8 @@ SELECT s.source_id, s.case_name, s.citation, s.court, s.jurisdiction, s.decided_
        s.doc_vector::tsvector
   FROM lexica_stage_opinions s
  WHERE s.status = 'inserted'
- ORDER BY s.line";
+ ORDER BY s.line
+RETURNING id, source_id";
 
 const INSERT_PARAGRAPHS: &str = "
 INSERT INTO opinion_paragraphs (opinion_id, paragraph_no, body, search_vector)
@@ -179,8 +207,9 @@ SELECT o.id, p.paragraph_no, p.body, p.vector::tsvector
   JOIN opinions o ON o.source_id = s.source_id
  WHERE s.status <> 'unchanged'";
 
-/// Each staged record's classification, by input line (a batch has a few hundred).
-const STATUSES: &str = "SELECT line, status FROM lexica_stage_opinions";
+/// Each staged record's classification and stored id (updated ones), by input line (a batch has
+/// a few hundred).
+const STATUSES: &str = "SELECT line, status, opinion_id FROM lexica_stage_opinions";
 
 // Ranking statistics (see `crate::stats`), maintained in the batch's transaction. The old
 // versions' contributions are read before the writes replace them.
@@ -213,7 +242,8 @@ UPDATE lexica_corpus_stats c
           FROM lexica_stage_opinions s
           LEFT JOIN opinion_lengths l ON s.status = 'updated' AND l.opinion_id = s.opinion_id
          WHERE s.status <> 'unchanged') d
- WHERE c.id = 1";
+ WHERE c.id = 1
+RETURNING c.opinions, c.case_name_words, c.citation_words, c.court_words, c.body_words";
 
 /// The lengths of the records written (after `INSERT_NEW`, which assigns the new ids).
 const UPSERT_LENGTHS: &str = "
@@ -226,23 +256,25 @@ ON CONFLICT (opinion_id) DO UPDATE
    SET case_name_words = excluded.case_name_words, citation_words = excluded.citation_words,
        court_words = excluded.court_words, body_words = excluded.body_words";
 
-/// Adds positive net df changes (`$1` terms, `$2` deltas), inserting terms new to the table.
-/// Why negative ones go separately ([`SUBTRACT_TERMS`]): the `CHECK (df >= 0)` is tested on the
-/// row an `INSERT` proposes, before `ON CONFLICT` turns it into an update.
+/// Adds positive net df changes (`$1` terms, `$2` deltas) with their postings changes (`$3`),
+/// inserting terms new to the table. Why the others go separately ([`SUBTRACT_TERMS`]): the
+/// `CHECK (df >= 0)` is tested on the row an `INSERT` proposes, before `ON CONFLICT` turns it
+/// into an update.
 const ADD_TERMS: &str = "
-INSERT INTO lexica_term_stats AS t (term, df)
-SELECT d.term, d.delta FROM unnest($1::text[], $2::bigint[]) AS d (term, delta)
-ON CONFLICT (term) DO UPDATE SET df = t.df + excluded.df";
+INSERT INTO lexica_term_stats AS t (term, df, postings)
+SELECT d.term, d.delta, d.postings FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS d (term, delta, postings)
+ON CONFLICT (term) DO UPDATE SET df = t.df + excluded.df, postings = t.postings + excluded.postings";
 
-/// Applies negative net df changes (`$1` terms, `$2` deltas): only ever to terms an old
-/// version holds, so they are in the table.
+/// Applies the other net changes (`$1` terms, `$2` df deltas ≤ 0, `$3` postings deltas): only
+/// ever to terms an old version holds or a posting was written for, so they are in the table.
 const SUBTRACT_TERMS: &str = "
-UPDATE lexica_term_stats t SET df = t.df + d.delta
-  FROM unnest($1::text[], $2::bigint[]) AS d (term, delta)
+UPDATE lexica_term_stats t SET df = t.df + d.delta, postings = t.postings + d.postings
+  FROM unnest($1::text[], $2::bigint[], $3::integer[]) AS d (term, delta, postings)
  WHERE t.term = d.term";
 
 /// Deletes the terms (of `$1`, those that lost opinions) no opinion holds any more.
-const DELETE_UNUSED_TERMS: &str = "DELETE FROM lexica_term_stats WHERE term = ANY($1::text[]) AND df = 0";
+const DELETE_UNUSED_TERMS: &str =
+    "DELETE FROM lexica_term_stats WHERE term = ANY($1::text[]) AND df = 0 RETURNING term";
 
 // The backfill (see `ensure_statistics`).
 
@@ -291,6 +323,14 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 pub(crate) struct PgSink {
     conn: PgConnection,
+    /// The first-load workers, when the source was empty at the start (see `bulk`).
+    bulk: Option<bulk::Bulk>,
+    /// The source was empty at the start: its postings index is built at the end.
+    first_load: bool,
+    /// Every term's postings count and floor (see `crate::postings`).
+    book: Book,
+    /// R, as the ingest was asked to keep.
+    per_term: u32,
     /// Kept to open a second session for building indexes in parallel.
     options: PgConnectOptions,
     /// The redacted URL, for messages.
@@ -300,7 +340,7 @@ pub(crate) struct PgSink {
 }
 
 impl PgSink {
-    pub async fn open(url: &str) -> Result<Self, IngestError> {
+    pub async fn open(url: &str, per_term: u32) -> Result<Self, IngestError> {
         let target = redact_url(url);
         let secrets = url_secrets(url);
         let connect_err =
@@ -309,12 +349,14 @@ impl PgSink {
             .map_err(|e| connect_err(e.to_string()))?
             .application_name("lexica-ingest")
             // The loader writes, whatever the role's or database's default says.
-            .options([("default_transaction_read_only", "off")]);
+            .options([("default_transaction_read_only", "off")])
+            .log_slow_statements(SLOW_STATEMENT_LEVEL, SLOW_STATEMENT);
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
             .map_err(|_| connect_err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| connect_err(e.to_string()))?;
-        let mut sink = Self { conn, options, target, secrets };
+        let mut sink =
+            Self { conn, bulk: None, first_load: false, book: Book::new(per_term), per_term, options, target, secrets };
         sink.prepare_database().await?;
         Ok(sink)
     }
@@ -360,14 +402,75 @@ impl PgSink {
             .fetch_one(&mut self.conn)
             .await
             .map_err(self.db_err("checking whether the source is empty"))?;
+        self.first_load = empty;
         if empty {
             sqlx::raw_sql(DEFERRED_INDEXES)
                 .execute(&mut self.conn)
                 .await
                 .map_err(self.db_err("dropping indexes before a first load"))?;
+        } else {
+            // Trims and updates read the postings by these (missing only after an interrupted
+            // first load): built now, not at the end.
+            for sql in index_statements().into_iter().filter(|s| s.contains("lexica_postings")) {
+                sqlx::raw_sql(sql)
+                    .execute(&mut self.conn)
+                    .await
+                    .map_err(self.db_err("building the postings indexes"))?;
+            }
         }
         sqlx::raw_sql(SESSION_SETUP).execute(&mut self.conn).await.map_err(self.db_err("setting up the session"))?;
-        self.ensure_statistics().await
+        self.ensure_statistics().await?;
+        let started = std::time::Instant::now();
+        let (book, written) = postings::ensure_postings(&mut self.conn, self.per_term)
+            .await
+            .map_err(self.db_err("building the postings of the opinions already in the source"))?;
+        if written > 0 {
+            tracing::info!(
+                target: "lexica_ingest",
+                "{}: {written} postings built for the opinions already in the source in {:.1} s",
+                self.target,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        self.book = book;
+        let lz4 = match sqlx::raw_sql(TOAST_LZ4).execute(&mut self.conn).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(target: "lexica_ingest", "{}: keeping the default TOAST compression: {e}", self.target);
+                false
+            }
+        };
+        if empty {
+            let sequence: String = sqlx::query_scalar(bulk::ID_SEQUENCE)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(self.db_err("finding the opinion id sequence"))?;
+            let setup: &[&'static str] = if lz4 { &[WORKER_SETUP, TOAST_LZ4] } else { &[WORKER_SETUP] };
+            let book = std::mem::replace(&mut self.book, Book::new(self.per_term));
+            let workers = bulk::Bulk::start(&self.options, setup, book, sequence, self.secrets.clone())
+                .await
+                .map_err(self.db_err("opening the loading sessions"))?;
+            self.bulk = Some(workers);
+        }
+        Ok(())
+    }
+
+    /// Waits for the batches still loading (first loads run several at once) and returns what
+    /// they did.
+    pub async fn drain(&mut self) -> Result<Applied, IngestError> {
+        let Some(workers) = self.bulk.take() else { return Ok(Applied::default()) };
+        let (applied, book) = workers.finish().await.map_err(|failure| self.batch_failed(failure))?;
+        self.book = book;
+        Ok(applied)
+    }
+
+    fn batch_failed(&self, failure: bulk::Failure) -> IngestError {
+        match failure {
+            bulk::Failure::Statistics => IngestError::InconsistentStatistics { target: self.target.clone() },
+            bulk::Failure::Database(message) => {
+                IngestError::Database { target: self.target.clone(), during: "loading a batch", message }
+            }
+        }
     }
 
     async fn create_schema(&mut self) -> Result<(), IngestError> {
@@ -383,10 +486,17 @@ impl PgSink {
     /// Loads one batch in one transaction. If the database refuses the batch because of one
     /// record's data (say, a text too long for a `tsvector`), the batch is retried record by
     /// record so that only the offending records are rejected.
-    pub async fn apply(&mut self, records: &[Prepared]) -> Result<Applied, IngestError> {
+    pub async fn apply(&mut self, records: Vec<Prepared>) -> Result<Applied, IngestError> {
         if records.is_empty() {
             return Ok(Applied::default());
         }
+        if let Some(workers) = self.bulk.as_mut() {
+            return match workers.send(&mut self.conn, records).await {
+                Ok(applied) => Ok(applied),
+                Err(failure) => Err(self.batch_failed(failure)),
+            };
+        }
+        let records = records.as_slice();
         match self.apply_in_transaction(records).await {
             Ok(applied) => Ok(applied),
             // Not the record's fault: retrying record by record would refuse every one.
@@ -430,12 +540,13 @@ impl PgSink {
 
     async fn apply_in_transaction(&mut self, records: &[Prepared]) -> Result<Applied, sqlx::Error> {
         let mut tx = self.conn.begin().await?;
-        copy_opinions(&mut tx, records).await?;
-        copy_paragraphs(&mut tx, records).await?;
+        copy::copy_opinions(&mut tx, records).await?;
+        copy::copy_paragraphs(&mut tx, records).await?;
         sqlx::query(CLASSIFY).execute(&mut *tx).await?;
         let mut applied = Applied::default();
-        // Input lines of the records to write (inserted or updated).
-        let mut written: HashSet<u64> = HashSet::with_capacity(records.len());
+        // Stored ids of the records to write (inserted ones get theirs from `INSERT_NEW`), by
+        // input line.
+        let mut written: HashMap<u64, Option<i64>> = HashMap::with_capacity(records.len());
         for row in sqlx::query(STATUSES).fetch_all(&mut *tx).await? {
             let line = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
             match row.try_get::<&str, _>(1)? {
@@ -446,7 +557,7 @@ impl PgSink {
                     continue;
                 }
             }
-            written.insert(line);
+            written.insert(line, row.try_get(2)?);
         }
         if written.is_empty() {
             // Nothing to write, and the statistics (their `updated_at` too) stay as they are.
@@ -454,39 +565,85 @@ impl PgSink {
             return Ok(applied);
         }
 
-        // Statistics first: the old versions' terms and lengths are read before being replaced.
+        // Statistics first: the old versions' terms, lengths and postings are read (or deleted)
+        // before being replaced.
         let mut terms = TermDeltas::default();
+        let mut pending = Pending::default();
         if applied.updated > 0 {
             // Why from the stored vector rather than the old text: it *is* the set of lexemes
             // that was counted, and reading it costs no text processing.
             for row in sqlx::query(OLD_TERMS).fetch_all(&mut *tx).await? {
                 terms.add(Cow::Owned(row.try_get(0)?), -row.try_get::<i64, _>(1)?);
             }
+            postings::delete_old(&mut tx, &self.book, &mut pending, &mut terms).await?;
         }
-        // The writes run on the server while the client adds up the new versions' terms (tens
-        // of milliseconds a batch, which would otherwise leave the server idle): both futures
-        // run on this task, and `yield_now` lets the first (and longest) write reach the server
-        // before the adding starts. `UPDATE_CORPUS` precedes `UPSERT_LENGTHS`, which replaces
-        // the old lengths it subtracts.
+        // The corpus totals after this batch: the averages its postings' impacts use.
+        let totals = sqlx::query(UPDATE_CORPUS).fetch_one(&mut *tx).await?;
+        let words: [i64; 4] = [totals.try_get(1)?, totals.try_get(2)?, totals.try_get(3)?, totals.try_get(4)?];
+        let average = impacts::averages(totals.try_get(0)?, words);
+        // The writes run on the server while the client adds up the new versions' terms and
+        // computes their postings (tens of milliseconds a batch, which would otherwise leave
+        // the server idle): both futures run on this task, and `yield_now` lets the first (and
+        // longest) write reach the server before the computing starts. The postings are kept
+        // by record until `INSERT_NEW` has returned the new ids.
         let writes = async {
-            sqlx::query(INSERT_NEW).execute(&mut *tx).await?;
-            sqlx::query(UPDATE_CORPUS).execute(&mut *tx).await?;
+            let new_ids = sqlx::query(INSERT_NEW).fetch_all(&mut *tx).await?;
             sqlx::query(UPDATE_CHANGED).execute(&mut *tx).await?;
             sqlx::query(DELETE_CHANGED_PARAGRAPHS).execute(&mut *tx).await?;
             let paragraphs = sqlx::query(INSERT_PARAGRAPHS).execute(&mut *tx).await?.rows_affected();
             sqlx::query(UPSERT_LENGTHS).execute(&mut *tx).await?;
-            Ok::<u64, sqlx::Error>(paragraphs)
+            Ok::<_, sqlx::Error>((paragraphs, new_ids))
         };
-        let add_new_terms = async {
+        let book = &self.book;
+        let compute = async {
             tokio::task::yield_now().await;
-            for r in records.iter().filter(|r| written.contains(&r.line)) {
+            let mut by_record: Vec<(&Prepared, Vec<Kept<'_>>)> = Vec::with_capacity(written.len());
+            for r in records.iter().filter(|r| written.contains_key(&r.line)) {
                 terms.add_all(r.terms(), 1);
+                let mut kept = Vec::new();
+                impacts::admitted(book, &mut pending, r.terms(), &r.tf, r.lengths, average, |t, w, b| {
+                    kept.push((t, w, b));
+                });
+                for &(t, _, _) in &kept {
+                    terms.add_postings(Cow::Borrowed(t), 1);
+                }
+                by_record.push((r, kept));
             }
+            by_record
         };
-        let (paragraphs, ()) = tokio::join!(writes, add_new_terms);
-        applied.paragraphs = paragraphs?;
-        write_term_deltas(&mut tx, &terms).await?;
+        let (result, by_record) = tokio::join!(writes, compute);
+        let (paragraphs, new_ids) = result?;
+        applied.paragraphs = paragraphs;
+        let mut ids_by_source: HashMap<&str, i64> = HashMap::with_capacity(new_ids.len());
+        for row in &new_ids {
+            ids_by_source.insert(row.try_get(1)?, row.try_get(0)?);
+        }
+        let mut rows = postings::PostingRows::default();
+        for (r, kept) in by_record {
+            let id = written
+                .get(&r.line)
+                .copied()
+                .flatten()
+                .or_else(|| ids_by_source.get(r.opinion.source_id.as_str()).copied());
+            let Some(id) = id else {
+                return Err(sqlx::Error::Protocol(format!("no stored id for the record of line {}", r.line)));
+            };
+            for (t, w, b) in kept {
+                rows.push(t, w, id, b);
+            }
+        }
+        rows.copy(&mut tx).await?;
+        for term in write_term_deltas(&mut tx, &terms).await? {
+            pending.forget(&self.book, &term);
+        }
+        if applied.updated > 0 {
+            let (_, other) = terms.gains_and_losses();
+            let lost: Vec<String> = other.iter().filter(|c| c.1 < 0).map(|c| c.0.to_string()).collect();
+            postings::refill(&mut tx, &self.book, &mut pending, &lost, average).await?;
+        }
+        postings::trim(&mut tx, &self.book, &mut pending).await?;
         tx.commit().await?; // ON COMMIT DELETE ROWS empties the staging tables
+        self.book.commit(pending);
         Ok(applied)
     }
 
@@ -541,10 +698,15 @@ impl PgSink {
 
     /// Builds missing indexes, refreshes planner statistics and records the run.
     pub async fn finish(mut self, report: &IngestReport) -> Result<(), IngestError> {
+        let finder = if self.first_load { postings::Finder::Sweep } else { postings::Finder::Index };
+        postings::trim_to_cap(&mut self.conn, &mut self.book, finder)
+            .await
+            .map_err(self.db_err("trimming the postings to the cap"))?;
         self.build_indexes().await?;
         self.create_schema().await?; // anything else missing (normally nothing)
         sqlx::raw_sql(
-            "ANALYZE opinions; ANALYZE opinion_paragraphs; ANALYZE lexica_term_stats; ANALYZE opinion_lengths;",
+            "ANALYZE opinions; ANALYZE opinion_paragraphs; ANALYZE lexica_term_stats; ANALYZE opinion_lengths; \
+             ANALYZE lexica_postings;",
         )
         .execute(&mut self.conn)
         .await
@@ -599,6 +761,9 @@ impl PgSink {
     }
 }
 
+/// A posting computed for a record before its id is known: term, impact, body_tf.
+type Kept<'a> = (&'a str, f32, u32);
+
 /// A statement with its place in the build order.
 type Numbered = (usize, &'static str);
 
@@ -609,9 +774,15 @@ async fn run_all(conn: &mut PgConnection, statements: Vec<Numbered>) -> Result<(
     Ok(())
 }
 
-/// The `CREATE INDEX IF NOT EXISTS` statements of the schema, one per line in the file.
+/// The `CREATE INDEX IF NOT EXISTS` statements of the schema and the postings, one per line in
+/// the files.
 fn index_statements() -> Vec<&'static str> {
-    SCHEMA.lines().map(str::trim).filter(|l| l.starts_with("CREATE INDEX")).collect()
+    [SCHEMA, postings::SCHEMA_POSTINGS]
+        .into_iter()
+        .flat_map(str::lines)
+        .map(str::trim)
+        .filter(|l| l.starts_with("CREATE INDEX"))
+        .collect()
 }
 
 /// The statistics tables whose `CHECK`s a batch can only break if the statistics were already
@@ -641,19 +812,35 @@ fn is_record_error(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Writes one transaction's net df changes, deleting the terms left in no opinion.
-async fn write_term_deltas(conn: &mut PgConnection, terms: &TermDeltas<'_>) -> Result<(), sqlx::Error> {
-    let (gained, lost) = terms.gains_and_losses();
-    if !lost.is_empty() {
-        let (names, deltas): (Vec<&str>, Vec<i64>) = lost.into_iter().unzip();
-        sqlx::query(SUBTRACT_TERMS).bind(&names).bind(&deltas).execute(&mut *conn).await?;
-        sqlx::query(DELETE_UNUSED_TERMS).bind(&names).execute(&mut *conn).await?;
+/// Writes one transaction's net df and postings changes, deleting the terms left in no
+/// opinion; returns those.
+async fn write_term_deltas(conn: &mut PgConnection, terms: &TermDeltas<'_>) -> Result<Vec<String>, sqlx::Error> {
+    let (gained, other) = terms.gains_and_losses();
+    let mut deleted = Vec::new();
+    let columns = |changes: Vec<stats::Change<'_>>| {
+        let mut names = Vec::with_capacity(changes.len());
+        let mut df = Vec::with_capacity(changes.len());
+        let mut postings = Vec::with_capacity(changes.len());
+        for (t, d, p) in changes {
+            names.push(t.to_string());
+            df.push(d);
+            postings.push(i32::try_from(p).unwrap_or(if p < 0 { i32::MIN } else { i32::MAX }));
+        }
+        (names, df, postings)
+    };
+    if !other.is_empty() {
+        let lost = other.iter().any(|&(_, d, _)| d < 0);
+        let (names, df, postings) = columns(other);
+        sqlx::query(SUBTRACT_TERMS).bind(&names).bind(&df).bind(&postings).execute(&mut *conn).await?;
+        if lost {
+            deleted = sqlx::query_scalar(DELETE_UNUSED_TERMS).bind(&names).fetch_all(&mut *conn).await?;
+        }
     }
     if !gained.is_empty() {
-        let (names, deltas): (Vec<&str>, Vec<i64>) = gained.into_iter().unzip();
-        sqlx::query(ADD_TERMS).bind(&names).bind(&deltas).execute(&mut *conn).await?;
+        let (names, df, postings) = columns(gained);
+        sqlx::query(ADD_TERMS).bind(&names).bind(&df).bind(&postings).execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// Runs `statements` (no parameters) in one transaction.
@@ -699,105 +886,6 @@ async fn backfill_lengths(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
     }
 }
 
-async fn copy_opinions(conn: &mut PgConnection, records: &[Prepared]) -> Result<(), sqlx::Error> {
-    let mut copy = conn.copy_in_raw(COPY_OPINIONS).await?;
-    let mut buf = Vec::with_capacity(COPY_CHUNK_BYTES * 2);
-    for r in records {
-        let o = &r.opinion;
-        let line = r.line.to_string();
-        let vectors = vectors(r);
-        let [case_name_words, citation_words, court_words, body_words] = r.lengths.columns().map(|n| n.to_string());
-        let fields: [Option<&str>; 14] = [
-            Some(&line),
-            Some(&o.source_id),
-            Some(&o.case_name),
-            o.citation.as_deref(),
-            Some(&o.court),
-            o.jurisdiction.as_deref(),
-            o.decided_on.as_deref(),
-            o.docket_number.as_deref(),
-            Some(&o.body),
-            Some(&vectors.document),
-            Some(&case_name_words),
-            Some(&citation_words),
-            Some(&court_words),
-            Some(&body_words),
-        ];
-        push_row(&mut buf, &fields);
-        if buf.len() >= COPY_CHUNK_BYTES {
-            copy.send(std::mem::take(&mut buf)).await?;
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf).await?;
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-async fn copy_paragraphs(conn: &mut PgConnection, records: &[Prepared]) -> Result<(), sqlx::Error> {
-    let mut copy = conn.copy_in_raw(COPY_PARAGRAPHS).await?;
-    let mut buf = Vec::with_capacity(COPY_CHUNK_BYTES * 2);
-    for r in records {
-        let vectors = vectors(r);
-        for (no, (p, vector)) in r.paragraphs.iter().zip(&vectors.paragraphs).enumerate() {
-            let no = no.to_string();
-            push_row(&mut buf, &[Some(&r.opinion.source_id), Some(&no), Some(&p.body), Some(vector)]);
-            if buf.len() >= COPY_CHUNK_BYTES {
-                copy.send(std::mem::take(&mut buf)).await?;
-            }
-        }
-    }
-    if !buf.is_empty() {
-        copy.send(buf).await?;
-    }
-    copy.finish().await?;
-    Ok(())
-}
-
-/// The record's vector literals (built on the reader thread; built here if they were not).
-fn vectors(r: &Prepared) -> Cow<'_, PgVectors> {
-    match &r.pg_vectors {
-        Some(v) => Cow::Borrowed(v),
-        None => {
-            let mut r = r.clone();
-            r.build_pg_vectors();
-            Cow::Owned(r.pg_vectors.unwrap_or(PgVectors { document: String::new(), paragraphs: Vec::new() }))
-        }
-    }
-}
-
-/// One row of COPY's text format: tab-separated, `\N` for NULL, with backslash, tab, newline
-/// and carriage return escaped (NUL cannot occur: such records are rejected when read).
-fn push_row(buf: &mut Vec<u8>, fields: &[Option<&str>]) {
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            buf.push(b'\t');
-        }
-        match field {
-            None => buf.extend_from_slice(b"\\N"),
-            Some(text) => {
-                let bytes = text.as_bytes();
-                let mut start = 0;
-                for (j, &b) in bytes.iter().enumerate() {
-                    let escaped: &[u8] = match b {
-                        b'\\' => b"\\\\",
-                        b'\t' => b"\\t",
-                        b'\n' => b"\\n",
-                        b'\r' => b"\\r",
-                        _ => continue,
-                    };
-                    buf.extend_from_slice(&bytes[start..j]);
-                    buf.extend_from_slice(escaped);
-                    start = j + 1;
-                }
-                buf.extend_from_slice(&bytes[start..]);
-            }
-        }
-    }
-    buf.push(b'\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -807,12 +895,5 @@ mod tests {
         let statements = index_statements();
         assert_eq!(statements.iter().filter(|s| s.contains("USING gin")).count(), 2, "{statements:?}");
         assert!(statements.iter().all(|s| s.ends_with(';') && s.contains("IF NOT EXISTS")));
-    }
-
-    #[test]
-    fn copy_rows_escape_specials() {
-        let mut buf = Vec::new();
-        push_row(&mut buf, &[Some("a\tb\\c\nd\re"), None, Some("")]);
-        assert_eq!(buf, b"a\\tb\\\\c\\nd\\re\t\\N\t\n");
     }
 }

@@ -100,6 +100,9 @@ pub(crate) struct Prepared {
     /// The distinct terms of the four fields for `lexica_term_stats`, joined by single spaces
     /// (see [`crate::stats`]); read them with [`Prepared::terms`].
     pub terms: String,
+    /// Each term's occurrences per field (case name, citation, court, body), in the order of
+    /// [`Prepared::terms`]: what the record's postings are computed from (`crate::postings`).
+    pub tf: Vec<crate::tsvector::Tf>,
     /// PostgreSQL vector literals, built on the reader thread when the target is PostgreSQL.
     pub pg_vectors: Option<PgVectors>,
 }
@@ -126,6 +129,7 @@ impl Prepared {
         use crate::tsvector::{Weight, literal, literal_with_lexemes};
         let norm_body = self.norm_body();
         let mut terms = String::new();
+        let mut tf = Vec::new();
         let document = literal_with_lexemes(
             &[
                 (&self.norm_case_name, Weight::A),
@@ -134,8 +138,10 @@ impl Prepared {
                 (&norm_body, Weight::D),
             ],
             &mut terms,
+            &mut tf,
         );
         self.terms = terms;
+        self.tf = tf;
         let paragraphs = self.paragraphs.iter().map(|p| literal(&[(&p.norm, Weight::D)])).collect();
         self.pg_vectors = Some(PgVectors { document, paragraphs });
     }
@@ -336,16 +342,17 @@ pub(crate) fn prepare(line: u64, opinion: Opinion, pg_vectors: bool) -> Result<P
         paragraphs,
         lengths,
         terms: String::new(),
+        tf: Vec::new(),
         opinion,
         pg_vectors: None,
     };
     if pg_vectors {
         prepared.build_pg_vectors(); // sets `terms` too
     } else {
-        prepared.terms = stats::terms_of_normalized(
-            [prepared.norm_case_name.as_str(), &prepared.norm_citation, &prepared.norm_court]
+        (prepared.terms, prepared.tf) = stats::terms_of_normalized(
+            [(0, prepared.norm_case_name.as_str()), (1, &prepared.norm_citation), (2, &prepared.norm_court)]
                 .into_iter()
-                .chain(prepared.paragraphs.iter().map(|p| p.norm.as_str())),
+                .chain(prepared.paragraphs.iter().map(|p| (3, p.norm.as_str()))),
         );
     }
     Ok(prepared)
@@ -422,5 +429,13 @@ mod tests {
         // The PostgreSQL path takes them from the document vector: the same set, sorted.
         let pg = prepare(3, o, true).expect("prepared");
         assert_eq!(pg.terms().collect::<Vec<_>>(), terms);
+        // Both paths count the same occurrences per field, in their own term order.
+        let sorted = |r: &Prepared| {
+            let mut v: Vec<(String, crate::tsvector::Tf)> = r.terms().map(str::to_string).zip(r.tf.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&p), sorted(&pg));
+        assert_eq!(sorted(&p), stats::term_tf_of_text("A v. B", None, "C", body));
     }
 }

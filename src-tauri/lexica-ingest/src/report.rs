@@ -36,8 +36,12 @@ pub struct Progress {
     pub file_bytes_read: u64,
     /// Size of the input file, when known.
     pub file_bytes_total: Option<u64>,
+    /// Decompressed JSON Lines bytes read so far (what [`Progress::mb_per_sec`] counts).
+    pub input_bytes: u64,
     pub elapsed_secs: f64,
     pub records_per_sec: f64,
+    /// Decompressed input megabytes (10^6 bytes) per second so far, as the report's `mb_per_sec`.
+    pub mb_per_sec: f64,
     /// Estimated time left for loading (from the share of the file read), when known.
     pub eta_secs: Option<f64>,
 }
@@ -45,8 +49,7 @@ pub struct Progress {
 impl Progress {
     pub(crate) fn new(
         phase: Phase,
-        records: u64,
-        rejected: u64,
+        (records, rejected, input_bytes): (u64, u64, u64),
         read: u64,
         total: Option<u64>,
         elapsed: Duration,
@@ -65,8 +68,10 @@ impl Progress {
             rejected,
             file_bytes_read: read,
             file_bytes_total: total,
+            input_bytes,
             elapsed_secs: secs,
             records_per_sec: rate(records as f64, secs),
+            mb_per_sec: rate(input_bytes as f64 / MB, secs),
             eta_secs,
         }
     }
@@ -196,9 +201,10 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1663), "1,663");
         assert_eq!(thousands(1_234_567), "1,234,567");
-        let p = Progress::new(Phase::Loading, 100, 1, 25, Some(100), Duration::from_secs(2));
+        let p = Progress::new(Phase::Loading, (100, 1, 3_000_000), 25, Some(100), Duration::from_secs(2));
         assert_eq!(p.eta_secs, Some(6.0));
         assert_eq!(p.records_per_sec, 50.0);
+        assert_eq!(p.mb_per_sec, 1.5);
         assert_eq!(p.fraction(), Some(0.25));
     }
 }

@@ -23,6 +23,8 @@
 //! terms and, when missing, its lengths (committed per batch); then in one transaction every
 //! term's df and, last, the corpus row (see `SqliteSink::ensure_statistics`).
 
+mod postings;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 
 use crate::Applied;
 use crate::error::IngestError;
+use crate::postings::{self as impacts, Book, Pending};
 use crate::record::{Opinion, Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
 use crate::stats::{self, Lengths, TermDeltas};
@@ -86,21 +89,23 @@ const DELETE_OLD: [&str; 3] = [
 const UPSERT_LENGTHS: &str = "INSERT OR REPLACE INTO opinion_lengths (opinion_id, case_name_words, citation_words, court_words, body_words) VALUES ";
 
 const INSERT_TERMS: &str = "INSERT INTO lexica_term_stats (term, df) VALUES ";
-/// Positive net df changes are added to existing terms. Why negative ones go separately
-/// ([`SUBTRACT_TERMS`]): the `CHECK (df >= 0)` is tested on the row an `INSERT` proposes,
-/// before `ON CONFLICT` turns it into an update.
-const ADD_TO_EXISTING_TERMS: &str = " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df";
+const INSERT_TERMS_WITH_POSTINGS: &str = "INSERT INTO lexica_term_stats (term, df, postings) VALUES ";
+/// Positive net df changes (with their postings changes) are added to existing terms. Why the
+/// others go separately ([`SUBTRACT_TERMS`]): the `CHECK (df >= 0)` is tested on the row an
+/// `INSERT` proposes, before `ON CONFLICT` turns it into an update.
+const ADD_TO_EXISTING_TERMS: &str =
+    " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df, postings = postings + excluded.postings";
 
-/// Applies negative net df changes, `?1` a JSON array of `[term, delta]`: only ever to terms an
-/// old version holds, so they are in the table.
+/// Applies the other net changes, `?1` a JSON array of `[term, df delta ≤ 0, postings delta]`:
+/// only ever to terms an old version holds or a posting was written for, so they are in the table.
 const SUBTRACT_TERMS: &str = "
-UPDATE lexica_term_stats SET df = df + d.delta
-  FROM (SELECT j.value ->> 0 AS term, j.value ->> 1 AS delta FROM json_each(?1) j) d
+UPDATE lexica_term_stats SET df = df + d.delta, postings = postings + d.postings_delta
+  FROM (SELECT j.value ->> 0 AS term, j.value ->> 1 AS delta, j.value ->> 2 AS postings_delta FROM json_each(?1) j) d
  WHERE lexica_term_stats.term = d.term";
 
 /// Deletes the terms (of the JSON array `?1`, those that lost opinions) no opinion holds any more.
 const DELETE_UNUSED_TERMS: &str =
-    "DELETE FROM lexica_term_stats WHERE df = 0 AND term IN (SELECT j.value ->> 0 FROM json_each(?1) j)";
+    "DELETE FROM lexica_term_stats WHERE df = 0 AND term IN (SELECT j.value ->> 0 FROM json_each(?1) j) RETURNING term";
 
 /// Adds a batch's net changes to the corpus row; run only for batches that write something, so
 /// `updated_at` is the time of the last change.
@@ -109,7 +114,8 @@ UPDATE lexica_corpus_stats
    SET opinions = opinions + ?1, case_name_words = case_name_words + ?2, citation_words = citation_words + ?3,
        court_words = court_words + ?4, body_words = body_words + ?5,
        updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
- WHERE id = 1";
+ WHERE id = 1
+RETURNING opinions, case_name_words, citation_words, court_words, body_words";
 
 // The backfill (see `ensure_statistics`).
 
@@ -144,10 +150,12 @@ ANALYZE;";
 pub(crate) struct SqliteSink {
     conn: SqliteConnection,
     path: PathBuf,
+    /// Every term's postings count and floor (see `crate::postings`).
+    book: Book,
 }
 
 impl SqliteSink {
-    pub async fn open(path: &Path) -> Result<Self, IngestError> {
+    pub async fn open(path: &Path, per_term: u32) -> Result<Self, IngestError> {
         let open_err = |e: sqlx::Error| IngestError::OpenBundle { path: path.to_path_buf(), message: e.to_string() };
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -176,14 +184,27 @@ impl SqliteSink {
                 });
             }
         }
+        let schema_err =
+            |e: sqlx::Error| IngestError::Schema { target: path.display().to_string(), message: e.to_string() };
         for script in [SCHEMA, SCHEMA_INGEST_RUNS, SCHEMA_STATISTICS] {
-            sqlx::raw_sql(script)
-                .execute(&mut conn)
-                .await
-                .map_err(|e| IngestError::Schema { target: path.display().to_string(), message: e.to_string() })?;
+            sqlx::raw_sql(script).execute(&mut conn).await.map_err(schema_err)?;
         }
-        let mut sink = Self { conn, path: path.to_path_buf() };
+        postings::create_schema(&mut conn).await.map_err(schema_err)?;
+        let mut sink = Self { conn, path: path.to_path_buf(), book: Book::new(per_term) };
         sink.ensure_statistics().await?;
+        let started = std::time::Instant::now();
+        let (book, written) = postings::ensure_postings(&mut sink.conn, per_term)
+            .await
+            .map_err(sink.db_err("building the postings of the opinions already in the bundle"))?;
+        if written > 0 {
+            tracing::info!(
+                target: "lexica_ingest",
+                "{}: {written} postings built for the opinions already in the bundle in {:.1} s",
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        sink.book = book;
         Ok(sink)
     }
 
@@ -316,6 +337,7 @@ impl SqliteSink {
         let mut new_rows: Vec<Val<'_>> = Vec::new();
         let mut corpus = CorpusDelta::default();
         let mut terms = TermDeltas::default();
+        let mut pending = Pending::default();
         for r in records {
             let o = &r.opinion;
             match existing.get(&o.source_id) {
@@ -332,6 +354,7 @@ impl SqliteSink {
                     for sql in DELETE_OLD {
                         sqlx::query(sql).bind(*id).execute(&mut *tx).await?;
                     }
+                    postings::delete_opinion(&mut tx, *id, &self.book, &mut pending, &mut terms).await?;
                     sqlx::query(UPDATE_OPINION)
                         .bind(*id)
                         .bind(&o.case_name)
@@ -375,7 +398,7 @@ impl SqliteSink {
         .await?;
         drop(new_rows);
         if !to_index.is_empty() {
-            write_statistics(&mut tx, &to_index, corpus, terms).await?;
+            write_statistics(&mut tx, &to_index, corpus, terms, &self.book, &mut pending).await?;
         }
 
         let norm_bodies: Vec<String> = to_index.iter().map(|(_, r)| r.norm_body()).collect();
@@ -421,11 +444,15 @@ impl SqliteSink {
         .await?;
         insert_rows(&mut tx, "INSERT INTO paragraphs_fts (rowid, body) VALUES ", 2, &paragraph_fts_rows, "").await?;
         tx.commit().await?;
+        self.book.commit(pending);
         Ok(applied)
     }
 
     /// Merges the FTS5 indexes, records the run and leaves one self-contained file.
     pub async fn finish(mut self, report: &IngestReport) -> Result<(), IngestError> {
+        postings::trim_to_cap(&mut self.conn, &mut self.book)
+            .await
+            .map_err(self.db_err("trimming the postings to the cap"))?;
         sqlx::raw_sql(FINISH).execute(&mut self.conn).await.map_err(self.db_err("optimizing the full-text indexes"))?;
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         sqlx::query(RECORD_RUN)
@@ -444,7 +471,7 @@ impl SqliteSink {
             .execute(&mut self.conn)
             .await
             .map_err(self.db_err("checkpointing the bundle"))?;
-        let Self { conn, path } = self;
+        let Self { conn, path, .. } = self;
         conn.close().await.map_err(|e| IngestError::Database {
             target: path.display().to_string(),
             during: "closing the bundle",
@@ -458,6 +485,7 @@ impl SqliteSink {
 #[derive(Debug, Clone, Copy)]
 enum Val<'a> {
     Int(i64),
+    Real(f64),
     Text(Option<&'a str>),
 }
 
@@ -478,13 +506,17 @@ impl CorpusDelta {
     }
 }
 
-/// The statistics part of a batch: `to_index` are the records written (with their ids);
-/// `corpus` and `terms` hold what the replaced versions took away (and the inserted count).
-async fn write_statistics(
+/// The statistics and postings part of a batch: `to_index` are the records written (with their
+/// ids); `corpus` and `terms` hold what the replaced versions took away (and the inserted
+/// count). The corpus row is written first: its new totals are the averages of the postings'
+/// impacts (see `crate::postings`).
+async fn write_statistics<'r>(
     conn: &mut SqliteConnection,
-    to_index: &[(i64, &Prepared)],
+    to_index: &[(i64, &'r Prepared)],
     mut corpus: CorpusDelta,
-    mut terms: TermDeltas<'_>,
+    mut terms: TermDeltas<'r>,
+    book: &Book,
+    pending: &mut Pending,
 ) -> Result<(), sqlx::Error> {
     let mut length_rows = Vec::with_capacity(to_index.len() * 5);
     for &(id, r) in to_index {
@@ -494,24 +526,44 @@ async fn write_statistics(
         length_rows.extend(r.lengths.columns().map(|n| Val::Int(i64::from(n))));
     }
     insert_rows(conn, UPSERT_LENGTHS, 5, &length_rows, "").await?;
-    let (gained, lost) = terms.gains_and_losses();
-    if !lost.is_empty() {
-        let lost = serde_json::to_string(&lost).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(SUBTRACT_TERMS).bind(&lost).execute(&mut *conn).await?;
-        sqlx::query(DELETE_UNUSED_TERMS).bind(&lost).execute(&mut *conn).await?;
-    }
-    let values: Vec<Val<'_>> = gained.iter().flat_map(|&(t, d)| [Val::Text(Some(t)), Val::Int(d)]).collect();
-    insert_rows(conn, INSERT_TERMS, 2, &values, ADD_TO_EXISTING_TERMS).await?;
     let [case_name, citation, court, body] = corpus.words;
-    sqlx::query(UPDATE_CORPUS)
+    let totals = sqlx::query(UPDATE_CORPUS)
         .bind(corpus.opinions)
         .bind(case_name)
         .bind(citation)
         .bind(court)
         .bind(body)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-    Ok(())
+    let words: [i64; 4] = [totals.try_get(1)?, totals.try_get(2)?, totals.try_get(3)?, totals.try_get(4)?];
+    let average = impacts::averages(totals.try_get(0)?, words);
+    postings::write_new(conn, to_index, average, book, pending, &mut terms).await?;
+    for term in write_term_deltas(conn, &terms).await? {
+        pending.forget(book, &term);
+    }
+    let (_, other) = terms.gains_and_losses();
+    let lost: Vec<String> = other.iter().filter(|c| c.1 < 0).map(|c| c.0.to_string()).collect();
+    postings::refill(conn, book, pending, &lost, to_index, average).await?;
+    postings::trim(conn, book, pending).await
+}
+
+/// Writes one transaction's net df and postings changes, deleting the terms left in no
+/// opinion; returns those.
+async fn write_term_deltas(conn: &mut SqliteConnection, terms: &TermDeltas<'_>) -> Result<Vec<String>, sqlx::Error> {
+    let (gained, other) = terms.gains_and_losses();
+    let mut deleted = Vec::new();
+    if !other.is_empty() {
+        let lost = other.iter().any(|&(_, d, _)| d < 0);
+        let other = serde_json::to_string(&other).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(SUBTRACT_TERMS).bind(&other).execute(&mut *conn).await?;
+        if lost {
+            deleted = sqlx::query_scalar(DELETE_UNUSED_TERMS).bind(&other).fetch_all(&mut *conn).await?;
+        }
+    }
+    let values: Vec<Val<'_>> =
+        gained.iter().flat_map(|&(t, d, p)| [Val::Text(Some(t)), Val::Int(d), Val::Int(p)]).collect();
+    insert_rows(conn, INSERT_TERMS_WITH_POSTINGS, 3, &values, ADD_TO_EXISTING_TERMS).await?;
+    Ok(deleted)
 }
 
 /// Reads every opinion, [`stats::BACKFILL_BATCH`] at a time: returns the document frequency of
@@ -595,6 +647,7 @@ async fn insert_rows(
         for value in chunk {
             query = match *value {
                 Val::Int(i) => query.bind(i),
+                Val::Real(r) => query.bind(r),
                 Val::Text(t) => query.bind(t),
             };
         }

@@ -19,12 +19,12 @@
 //! replaces) and write only the net changes, in the batch's transaction.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use lexica_query::text;
 
-use crate::tsvector;
+use crate::tsvector::{self, Tf};
 
 /// Opinions read per round trip when statistics are computed for opinions already in a source
 /// (the backfill): large enough to keep round trips few, small enough that a batch of the
@@ -49,7 +49,7 @@ const WORD_HASH_MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
 /// whole ingest. Resistance to crafted collisions buys nothing here: the input is the operator's
 /// own file, and the worst a crafted one could do is slow down its own ingest.
 #[derive(Debug, Default, Clone, Copy)]
-struct WordHasher(u64);
+pub(crate) struct WordHasher(u64);
 
 impl WordHasher {
     fn mix(&mut self, word: u64) {
@@ -82,7 +82,7 @@ impl Hasher for WordHasher {
     }
 }
 
-type WordHash = BuildHasherDefault<WordHasher>;
+pub(crate) type WordHash = BuildHasherDefault<WordHasher>;
 
 /// One opinion's field lengths in Lexica words (`opinion_lengths`). `i32` because the columns
 /// are `integer`: a body is at most `record::MAX_BODY_BYTES` (8 MiB), so at most about 4.2
@@ -124,55 +124,80 @@ fn count(n: usize) -> i32 {
 }
 
 /// The distinct terms of normalized texts, in no particular order, joined by single spaces (one
-/// allocation per record instead of one per term; terms never contain a space).
+/// allocation per record instead of one per term; terms never contain a space), with each
+/// term's occurrences per field (`parts` are `(field, text)`, field as in [`Tf`]), in the same
+/// order.
 ///
-/// Why a hash set and not sort + dedup: a record has a few thousand words but a few hundred
+/// Why a hash map and not sort + dedup: a record has a few thousand words but a few hundred
 /// distinct ones, and sorting all of them (a `memcmp` per comparison) made the full-corpus
 /// ingest measurably slower; nothing needs a record's terms in order (a batch's net changes
-/// are sorted once, see [`TermDeltas::changes`]).
-pub(crate) fn terms_of_normalized<'a>(parts: impl IntoIterator<Item = &'a str> + Clone) -> String {
-    let text_bytes: usize = parts.clone().into_iter().map(str::len).sum();
+/// are sorted once, see [`TermDeltas::gains_and_losses`]).
+pub(crate) fn terms_of_normalized<'a>(parts: impl IntoIterator<Item = (usize, &'a str)> + Clone) -> (String, Vec<Tf>) {
+    let text_bytes: usize = parts.clone().into_iter().map(|(_, t)| t.len()).sum();
     // About six bytes per word (five letters and a space).
-    let mut distinct: HashSet<&str, WordHash> =
-        HashSet::with_capacity_and_hasher(text_bytes / 6 / DISTINCT_PER_WORD + 16, WordHash::default());
+    let mut distinct: HashMap<&str, usize, WordHash> =
+        HashMap::with_capacity_and_hasher(text_bytes / 6 / DISTINCT_PER_WORD + 16, WordHash::default());
+    let mut order: Vec<&str> = Vec::new();
+    let mut tf: Vec<Tf> = Vec::new();
     let mut bytes = 0;
-    for part in parts {
+    for (field, part) in parts {
         for word in part.split(' ') {
-            if !word.is_empty() && tsvector::is_indexed(word) && distinct.insert(word) {
-                bytes += word.len() + 1;
+            if word.is_empty() || !tsvector::is_indexed(word) {
+                continue;
+            }
+            match distinct.get(word) {
+                Some(&i) => tf[i][field] += 1,
+                None => {
+                    distinct.insert(word, order.len());
+                    order.push(word);
+                    let mut counts = [0; 4];
+                    counts[field] = 1;
+                    tf.push(counts);
+                    bytes += word.len() + 1;
+                }
             }
         }
     }
     let mut out = String::with_capacity(bytes);
-    for word in distinct {
+    for word in order {
         if !out.is_empty() {
             out.push(' ');
         }
         out.push_str(word);
     }
-    out
+    (out, tf)
 }
 
 /// The distinct terms of stored (raw) text, for the version an update replaces and for the
 /// backfill: the same set [`terms_of_normalized`] gives for the prepared record.
 pub(crate) fn terms_of_text(case_name: &str, citation: Option<&str>, court: &str, body: &str) -> Vec<String> {
-    let mut words: Vec<String> = [case_name, citation.unwrap_or(""), court, body]
-        .into_iter()
-        .flat_map(text::words)
-        .filter(|w| tsvector::is_indexed(w))
-        .collect();
-    words.sort_unstable();
-    words.dedup();
-    words
+    term_tf_of_text(case_name, citation, court, body).into_iter().map(|(t, _)| t).collect()
 }
 
-/// A term and the net change of its df.
-pub(crate) type Change<'a> = (&'a str, i64);
+/// The distinct terms of stored (raw) text with their occurrences per field, sorted by term:
+/// what [`terms_of_normalized`] gives for the prepared record (the postings backfill uses it).
+pub(crate) fn term_tf_of_text(case_name: &str, citation: Option<&str>, court: &str, body: &str) -> Vec<(String, Tf)> {
+    let mut counts: HashMap<String, Tf, WordHash> = HashMap::default();
+    for (field, part) in [case_name, citation.unwrap_or(""), court, body].into_iter().enumerate() {
+        for word in text::words(part) {
+            if tsvector::is_indexed(&word) {
+                counts.entry(word).or_insert([0; 4])[field] += 1;
+            }
+        }
+    }
+    let mut out: Vec<(String, Tf)> = counts.into_iter().collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out
+}
 
-/// Net changes to `lexica_term_stats.df` for one transaction.
+/// A term, the net change of its df, and the net change of its stored postings
+/// (`lexica_term_stats.postings`, see `crate::postings`).
+pub(crate) type Change<'a> = (&'a str, i64, i64);
+
+/// Net changes to `lexica_term_stats` (`df`, `postings`) for one transaction.
 #[derive(Debug)]
 pub(crate) struct TermDeltas<'a> {
-    by_term: HashMap<Cow<'a, str>, i64, WordHash>,
+    by_term: HashMap<Cow<'a, str>, [i64; 2], WordHash>,
 }
 
 impl Default for TermDeltas<'_> {
@@ -182,31 +207,47 @@ impl Default for TermDeltas<'_> {
 }
 
 impl<'a> TermDeltas<'a> {
-    /// Adds `delta` to `term`.
+    /// Adds `delta` to `term`'s df.
     pub fn add(&mut self, term: Cow<'a, str>, delta: i64) {
+        self.add_to(term, 0, delta);
+    }
+
+    /// Adds `delta` to `term`'s count of stored postings.
+    pub fn add_postings(&mut self, term: Cow<'a, str>, delta: i64) {
+        self.add_to(term, 1, delta);
+    }
+
+    fn add_to(&mut self, term: Cow<'a, str>, slot: usize, delta: i64) {
         match self.by_term.get_mut(term.as_ref()) {
-            Some(d) => *d += delta,
+            Some(d) => d[slot] += delta,
             None => {
-                self.by_term.insert(term, delta);
+                let mut d = [0; 2];
+                d[slot] = delta;
+                self.by_term.insert(term, d);
             }
         }
     }
 
-    /// Adds `delta` to each of `terms` (one opinion's distinct terms).
+    /// Adds `delta` to the df of each of `terms` (one opinion's distinct terms).
     pub fn add_all(&mut self, terms: impl IntoIterator<Item = &'a str>, delta: i64) {
         for term in terms {
             self.add(Cow::Borrowed(term), delta);
         }
     }
 
-    /// The non-zero changes, split into gains and losses (written differently: see the
-    /// loaders), each sorted by term: the primary key's order (bytewise, as `COLLATE "C"` and
-    /// SQLite's BINARY compare), so the writes walk the index in order.
+    /// The non-zero changes, split into df gains and the rest (df losses, or only postings
+    /// changed; written differently: see the loaders), each sorted by term: the primary key's
+    /// order (bytewise, as `COLLATE "C"` and SQLite's BINARY compare), so the writes walk the
+    /// index in order.
     pub fn gains_and_losses(&self) -> (Vec<Change<'_>>, Vec<Change<'_>>) {
-        let mut changes: Vec<Change<'_>> =
-            self.by_term.iter().filter(|&(_, &d)| d != 0).map(|(t, &d)| (t.as_ref(), d)).collect();
+        let mut changes: Vec<Change<'_>> = self
+            .by_term
+            .iter()
+            .filter(|&(_, d)| d[0] != 0 || d[1] != 0)
+            .map(|(t, d)| (t.as_ref(), d[0], d[1]))
+            .collect();
         changes.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        changes.into_iter().partition(|&(_, d)| d > 0)
+        changes.into_iter().partition(|&(_, df, _)| df > 0)
     }
 }
 
@@ -224,14 +265,22 @@ mod tests {
             ["Smith v. Jones", "", "Supreme Court", body.as_str()].into_iter().map(text::normalize).collect();
         assert_eq!(normalized_word_count(&normalized[3]), raw.body);
         assert_eq!(normalized_word_count(""), 0);
-        let joined = terms_of_normalized(normalized.iter().map(String::as_str));
+        let (joined, tf) = terms_of_normalized(normalized.iter().map(String::as_str).enumerate());
         let mut from_normalized: Vec<&str> = joined.split(' ').collect();
         from_normalized.sort_unstable();
         let from_text = terms_of_text("Smith v. Jones", None, "Supreme Court", &body);
         assert_eq!(from_normalized, from_text);
         assert!(!from_text.contains(&long), "over-long words are not PostgreSQL lexemes");
         assert!(from_text.windows(2).all(|w| w[0] < w[1]), "sorted and distinct: {from_text:?}");
-        assert_eq!(terms_of_normalized([""]), "");
+        assert_eq!(terms_of_normalized([(3, "")]), (String::new(), Vec::new()));
+        // Per-field counts: "court" twice in the body ("court's" is its own word), once in the court.
+        let by_term: HashMap<&str, Tf> = joined.split(' ').zip(tf.iter().copied()).collect();
+        assert_eq!(by_term["court"], [0, 0, 1, 1]);
+        assert_eq!(by_term["the"], [0, 0, 0, 2]);
+        let from_text: HashMap<String, Tf> =
+            term_tf_of_text("Smith v. Jones", None, "Supreme Court", &body).into_iter().collect();
+        assert_eq!(from_text.len(), by_term.len());
+        assert!(by_term.iter().all(|(t, c)| from_text[*t] == *c));
     }
 
     #[test]
@@ -244,6 +293,10 @@ mod tests {
         }
         d.add_all(["d"], 1);
         d.add_all(["d"], -1);
-        assert_eq!(d.gains_and_losses(), (vec![("c", 1)], vec![("b", -1)]));
+        d.add_all(["e"], 1);
+        d.add_all(["e"], -1);
+        d.add_postings(Cow::Borrowed("e"), -2);
+        d.add_postings(Cow::Borrowed("c"), 1);
+        assert_eq!(d.gains_and_losses(), (vec![("c", 1, 1)], vec![("b", -1, 0), ("e", 0, -2)]));
     }
 }

@@ -36,6 +36,16 @@ pub enum Weight {
 }
 
 impl Weight {
+    /// The field slot of `lexica_query::bm25f` this weight marks (A case name … D body).
+    pub fn field(self) -> usize {
+        match self {
+            Self::A => 0,
+            Self::B => 1,
+            Self::C => 2,
+            Self::D => 3,
+        }
+    }
+
     fn suffix(self) -> &'static str {
         match self {
             Self::A => "A",
@@ -54,13 +64,18 @@ pub fn literal(parts: &[(&str, Weight)]) -> String {
 }
 
 /// [`literal`], also appending the vector's distinct lexemes to `lexemes`, sorted and separated
-/// by single spaces: the record's terms for `crate::stats`, had for free from the sort the
-/// literal needs anyway.
-pub fn literal_with_lexemes(parts: &[(&str, Weight)], lexemes: &mut String) -> String {
-    build(parts, Some(lexemes))
+/// by single spaces, and to `tf` each lexeme's occurrences per field (indexed by
+/// [`Weight::field`], every occurrence counted, past the 256 positions and the 16,383 clamp the
+/// vector keeps): the record's terms for `crate::stats` and their counts for `crate::postings`,
+/// had for free from the sort the literal needs anyway.
+pub fn literal_with_lexemes(parts: &[(&str, Weight)], lexemes: &mut String, tf: &mut Vec<Tf>) -> String {
+    build(parts, Some((lexemes, tf)))
 }
 
-fn build(parts: &[(&str, Weight)], mut lexemes: Option<&mut String>) -> String {
+/// Occurrences of one term per field (case name, citation, court, body).
+pub type Tf = [u32; 4];
+
+fn build(parts: &[(&str, Weight)], mut lexemes: Option<(&mut String, &mut Vec<Tf>)>) -> String {
     // (word, position, weight) sorted by word, stable so positions stay ascending: cheaper than
     // a hash map, especially in the unoptimized builds the tests run.
     let mut entries: Vec<(&str, u32, Weight)> = Vec::with_capacity(text_len(parts) / 5 + 1);
@@ -83,6 +98,11 @@ fn build(parts: &[(&str, Weight)], mut lexemes: Option<&mut String>) -> String {
     let mut last_position = 0;
     for (word, position, weight) in entries {
         if previous == Some(word) {
+            if let Some((_, tf)) = lexemes.as_mut()
+                && let Some(counts) = tf.last_mut()
+            {
+                counts[weight.field()] += 1;
+            }
             if kept == MAX_POSITIONS_PER_LEXEME || position == last_position {
                 continue;
             }
@@ -91,11 +111,14 @@ fn build(parts: &[(&str, Weight)], mut lexemes: Option<&mut String>) -> String {
             if previous.is_some() {
                 out.push(' ');
             }
-            if let Some(lexemes) = lexemes.as_deref_mut() {
+            if let Some((lexemes, tf)) = lexemes.as_mut() {
                 if !lexemes.is_empty() {
                     lexemes.push(' ');
                 }
                 lexemes.push_str(word);
+                let mut counts = [0; 4];
+                counts[weight.field()] = 1;
+                tf.push(counts);
             }
             push_quoted(&mut out, word);
             out.push(':');
@@ -160,8 +183,15 @@ mod tests {
         );
         assert_eq!(literal(&[("it's", Weight::D)]), "'it''s':1");
         let mut lexemes = String::new();
-        let lit = literal_with_lexemes(&[("b a", Weight::A), ("a c", Weight::D)], &mut lexemes);
+        let mut tf = Vec::new();
+        let lit = literal_with_lexemes(&[("b a", Weight::A), ("a c", Weight::D)], &mut lexemes, &mut tf);
         assert_eq!((lit.as_str(), lexemes.as_str()), ("'a':2A,3 'b':1A 'c':4", "a b c"));
+        assert_eq!(tf, [[1, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 1]]);
+        // Every occurrence counts, also those the vector no longer keeps.
+        let (mut lexemes, mut tf) = (String::new(), Vec::new());
+        let repeated = "w ".repeat(300);
+        literal_with_lexemes(&[(repeated.trim_end(), Weight::D)], &mut lexemes, &mut tf);
+        assert_eq!(tf, [[0, 0, 0, 300]]);
         assert_eq!(literal(&[("x y x", Weight::D)]), "'x':1,3 'y':2");
         assert_eq!(literal(&[]), "");
         let many = "w ".repeat(300);

@@ -22,6 +22,7 @@
 //! are ranked (BM25F, shared statistics, near misses) in `RANKING.md` beside it.
 
 pub mod ast;
+pub mod bm25f;
 pub mod check;
 pub mod concepts;
 pub mod error;

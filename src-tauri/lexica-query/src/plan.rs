@@ -38,6 +38,13 @@ pub struct Filters {
     /// top-level clauses of a conjunction but one; 2 also all but two. Ignored for a query that is
     /// not a conjunction at its top level ([`crate::Query::conjunction`]).
     pub near_misses: u32,
+    /// Only these opinions (`opinions.id`): the fast path's confirmation of the candidates it
+    /// picked from the postings (lexica-core `search/retrieve.rs`). `None`: every opinion.
+    pub only_ids: Option<Vec<i64>>,
+    /// Leave phrases and proximity to the checker: their conditions (which need every matching
+    /// paragraph of the source) compile to "true" where they include and "false" where they
+    /// exclude, and the plan `needs_check`. For counting many matches cheaply (a superset).
+    pub defer_positions: bool,
 }
 
 impl Default for Filters {
@@ -48,6 +55,8 @@ impl Default for Filters {
             decided: None,
             limit: crate::DEFAULT_LIMIT,
             near_misses: 0,
+            only_ids: None,
+            defer_positions: false,
         }
     }
 }
@@ -151,11 +160,35 @@ pub(crate) struct Ctx {
     /// Inexact parts compiled so far, counted even when their reason repeats (so a caller can
     /// tell whether one sub-expression was exact).
     pub inexact_parts: usize,
+    /// Compiling for given opinions only (`Filters::only_ids`): a compiler may then test each
+    /// row instead of listing every match.
+    pub restricted: bool,
+    /// Paragraph-level parts left to the checker (`Filters::defer_positions`, or a compiler's
+    /// own choice for restricted plans).
+    pub defer_positions: bool,
 }
 
 impl Ctx {
     pub(crate) fn new(backend: Backend) -> Ctx {
-        Ctx { backend, binds: Vec::new(), reasons: Vec::new(), inexact_parts: 0 }
+        Ctx {
+            backend,
+            binds: Vec::new(),
+            reasons: Vec::new(),
+            inexact_parts: 0,
+            restricted: false,
+            defer_positions: false,
+        }
+    }
+
+    /// A paragraph-level part left to the checker: the condition that keeps a superset.
+    pub(crate) fn deferred(&mut self, pol: Polarity) -> &'static str {
+        self.inexact("phrases and proximity are confirmed by the checker (deferred)".to_string());
+        match (pol, self.backend) {
+            (Polarity::Include, Backend::Postgres) => "TRUE",
+            (Polarity::Exclude, Backend::Postgres) => "FALSE",
+            (Polarity::Include, Backend::Sqlite) => "1",
+            (Polarity::Exclude, Backend::Sqlite) => "0",
+        }
     }
 
     /// Adds a bind and returns its placeholder.
@@ -194,6 +227,21 @@ impl Ctx {
             }
             let ps: Vec<String> = values.iter().map(|v| self.bind(BindValue::Text(v.clone()))).collect();
             sql.push_str(&format!(" AND o.{column} IN ({})", ps.join(", ")));
+        }
+        if let Some(ids) = &filters.only_ids {
+            // One bind whatever the number of ids (numbers Lexica picked, never user text): a
+            // PostgreSQL array literal, or a JSON array for SQLite's json_each.
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            match self.backend {
+                Backend::Postgres => {
+                    let p = self.bind(BindValue::Text(format!("{{{}}}", list.join(","))));
+                    sql.push_str(&format!(" AND o.id = ANY({p}::bigint[])"));
+                }
+                Backend::Sqlite => {
+                    let p = self.bind(BindValue::Text(format!("[{}]", list.join(","))));
+                    sql.push_str(&format!(" AND o.id IN (SELECT value FROM json_each({p}))"));
+                }
+            }
         }
         sql
     }

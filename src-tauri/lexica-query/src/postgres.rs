@@ -41,6 +41,9 @@ fn alternatives(tokens: &[Token], weight: Option<char>) -> String {
 /// Compiles a query for a PostgreSQL source (schema: migrations/source-postgres).
 pub fn compile(query: &Query, filters: &Filters) -> Plan {
     let mut c = Ctx::new(Backend::Postgres);
+    // Restricted plans keep their paragraph conditions: for a few hundred given opinions
+    // PostgreSQL tests them row by row through the opinion_id index.
+    c.defer_positions = filters.defer_positions;
     let mut toks = Vec::new();
     plan::positive_tokens(&query.root, None, &mut toks);
     let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, Some(weight(*f)))).collect();
@@ -119,6 +122,7 @@ fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
             let b = document(c, exclude, pol.flip());
             format!("({a} AND NOT {b})")
         }
+        _ if c.defer_positions => c.deferred(pol).to_string(),
         _ => {
             let (q, exact) = paragraph_query(c, n);
             if !exact && pol == Polarity::Exclude {

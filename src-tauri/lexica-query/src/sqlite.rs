@@ -29,32 +29,49 @@ fn alternatives(tokens: &[Token]) -> String {
 const PARAGRAPH_MATCH: &str = "SELECT p.opinion_id FROM paragraphs_fts JOIN opinion_paragraphs p ON p.id = paragraphs_fts.rowid WHERE paragraphs_fts MATCH";
 
 /// Compiles a query for an SQLite bundle (schema: migrations/source-sqlite).
+///
+/// Three shapes, so that no statement materializes more than it must (an uncorrelated
+/// `IN (SELECT rowid … MATCH …)` builds the whole match list before the first row, which for a
+/// common word in a large bundle is most of the bundle):
+/// - a query answerable from `opinions_fts` alone (terms, fields, Boolean operators): one MATCH
+///   that streams, so `LIMIT` stops it early;
+/// - restricted to given opinions (`Filters::only_ids`, the fast path's confirmation): driven
+///   from those ids, each document-level part a MATCH on that one row (`rowid = o.id`);
+/// - otherwise (phrases, proximity): a MATCH over any positive word drives, and the parts are
+///   conditions on it.
 pub fn compile(query: &Query, filters: &Filters) -> Plan {
     let mut c = Ctx::new(Backend::Sqlite);
-    let mut toks = Vec::new();
-    plan::positive_tokens(&query.root, None, &mut toks);
-    let mut by_column: Vec<(Option<Field>, Vec<String>)> = Vec::new();
-    for (f, t) in &toks {
-        match by_column.iter_mut().find(|(g, _)| g == f) {
-            Some((_, v)) => v.push(token(t)),
-            None => by_column.push((*f, vec![token(t)])),
-        }
-    }
-    let any: Vec<String> = by_column.iter().map(|(f, v)| format!("{} : ({})", column(*f), v.join(" OR "))).collect();
-    let any = c.bind(BindValue::Text(any.join(" OR ")));
+    c.restricted = filters.only_ids.is_some();
+    // SQLite has no cheap per-opinion paragraph test (a MATCH lists the whole bundle's matching
+    // paragraphs), so a restricted plan leaves phrases and proximity to the checker.
+    c.defer_positions = filters.defer_positions || c.restricted;
     let columns = "o.id, o.case_name, o.citation, o.court, o.jurisdiction, o.decided_on, o.docket_number";
     let from = "opinions_fts JOIN opinions o ON o.id = opinions_fts.rowid";
     let conjunction = if filters.near_misses > 0 { query.conjunction() } else { None };
     let mut clauses = Vec::new();
     let mut exclusion_needs_check = false;
     let sql = match conjunction {
+        None if c.restricted => {
+            let cond = document(&mut c, &query.root, Polarity::Include);
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            format!("SELECT {columns} FROM opinions o WHERE {cond}{filters_sql} LIMIT {limit}")
+        }
+        None if plan::document_level(&query.root) => {
+            let m = c.bind(BindValue::Text(document_match(&query.root, None)));
+            let filters_sql = c.filter_conditions(query.date, filters);
+            let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
+            format!("SELECT {columns} FROM {from} WHERE opinions_fts MATCH {m}{filters_sql} LIMIT {limit}")
+        }
         None => {
+            let any = any_positive(&mut c, query);
             let cond = document(&mut c, &query.root, Polarity::Include);
             let filters_sql = c.filter_conditions(query.date, filters);
             let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
             format!("SELECT {columns} FROM {from} WHERE opinions_fts MATCH {any} AND {cond}{filters_sql} LIMIT {limit}")
         }
         Some(j) => {
+            let any = if c.restricted { None } else { Some(any_positive(&mut c, query)) };
             let mut flags = Vec::new();
             for (i, clause) in j.clauses.iter().enumerate() {
                 let before = c.inexact_parts;
@@ -75,8 +92,14 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
             let least = plan::least_clauses(clauses.len(), filters.near_misses);
             let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
             let sum: Vec<String> = (1..=clauses.len()).map(|i| format!("x.c{i}")).collect();
+            // Restricted: every candidate holds a positive word (it came from their postings),
+            // so the ids alone drive.
+            let (source, matched) = match any {
+                Some(any) => (from, format!("opinions_fts MATCH {any}")),
+                None => ("opinions o", "1".to_string()),
+            };
             format!(
-                "SELECT x.* FROM (SELECT {columns}, {} FROM {from} WHERE opinions_fts MATCH {any}{exclude}{filters_sql}) x WHERE {} >= {least} LIMIT {limit}",
+                "SELECT x.* FROM (SELECT {columns}, {} FROM {source} WHERE {matched}{exclude}{filters_sql}) x WHERE {} >= {least} LIMIT {limit}",
                 flags.join(", "),
                 sum.join(" + ")
             )
@@ -95,11 +118,30 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     }
 }
 
+/// Binds a MATCH over every positive word of the query, in its field (what every match holds).
+fn any_positive(c: &mut Ctx, query: &Query) -> String {
+    let mut toks = Vec::new();
+    plan::positive_tokens(&query.root, None, &mut toks);
+    let mut by_column: Vec<(Option<Field>, Vec<String>)> = Vec::new();
+    for (f, t) in &toks {
+        match by_column.iter_mut().find(|(g, _)| g == f) {
+            Some((_, v)) => v.push(token(t)),
+            None => by_column.push((*f, vec![token(t)])),
+        }
+    }
+    let any: Vec<String> = by_column.iter().map(|(f, v)| format!("{} : ({})", column(*f), v.join(" OR "))).collect();
+    c.bind(BindValue::Text(any.join(" OR ")))
+}
+
 /// An opinion-level SQL condition.
 fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
     if plan::document_level(n) {
         let q = document_match(n, None);
         let p = c.bind(BindValue::Text(q));
+        if c.restricted {
+            // One row's MATCH: FTS5 seeks that rowid in the doclists instead of listing them.
+            return format!("EXISTS (SELECT 1 FROM opinions_fts WHERE opinions_fts MATCH {p} AND rowid = o.id)");
+        }
         return format!("o.id IN (SELECT rowid FROM opinions_fts WHERE opinions_fts MATCH {p})");
     }
     match n {
@@ -113,6 +155,7 @@ fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
             let b = document(c, exclude, pol.flip());
             format!("({a} AND NOT {b})")
         }
+        _ if c.defer_positions => c.deferred(pol).to_string(),
         _ => {
             let (q, exact) = paragraph_match(c, n);
             if !exact && pol == Polarity::Exclude {

@@ -1,9 +1,12 @@
 // The History view's pure parts: what a past search was (to show it and to run it again).
+import type { ExecutionRecord } from './bindings/ExecutionRecord';
 import type { SearchFilters } from './bindings/SearchFilters';
 import type { SearchModeInput } from './bindings/SearchModeInput';
 import type { SearchRecord } from './bindings/SearchRecord';
 import type { SearchRequest } from './bindings/SearchRequest';
 import type { SortOrder } from './bindings/SortOrder';
+import { matchesText } from './counts';
+import { plural } from './search';
 
 export const MODE_LABEL: Record<SearchModeInput, string> = {
   boolean: 'Terms and connectors',
@@ -52,6 +55,28 @@ export function requestOf(entry: SearchRecord): SearchRequest {
 /** The results the search's sources reported, together (before duplicates across sources were merged). */
 export function totalResults(entry: SearchRecord): number {
   return entry.executions.reduce((sum, execution) => sum + (execution.results_count ?? 0), 0);
+}
+
+/**
+ * What a past search found, in words: its sources' match counts together ("≈ 41,300 matches"); for a search from
+ * before Lexica counted matches, the results its sources returned ("296 results"), each capped at 100.
+ */
+export function totalText(entry: SearchRecord): string {
+  if (entry.total_matches !== null) {
+    return matchesText(entry.total_matches);
+  }
+  return plural(totalResults(entry), 'result');
+}
+
+/** What one source found: its match count when it kept one, else the results it returned; null when neither. */
+export function executionCountText(execution: ExecutionRecord): string | null {
+  if (execution.matches !== null) {
+    return matchesText(execution.matches);
+  }
+  if (execution.results_count !== null) {
+    return plural(execution.results_count, 'result');
+  }
+  return null;
 }
 
 /** The filters, sort and sources of a past search in a few words; empty when it used none. */

@@ -8,6 +8,7 @@ import type { SearchOutcome } from './bindings/SearchOutcome';
 import type { SearchSummary } from './bindings/SearchSummary';
 import type { SourceId } from './bindings/SourceId';
 import type { SourceOutcome } from './bindings/SourceOutcome';
+import { matchesText, shownOf } from './counts';
 
 /** One source's part in the current search. */
 export interface SourceChip {
@@ -197,10 +198,13 @@ export function chipDetail(chip: SourceChip, now: number): string {
     case 'running':
       return `${STATUS_LABEL.running} ${formatMs(chip.runningSince === null ? 0 : now - chip.runningSince)}`;
     case 'completed': {
-      const count = chip.outcome?.results_count ?? 0;
+      // How many opinions matched when the source counted them ("≈ 41,000 matches"), else what it returned.
+      const matches = chip.outcome?.matches ?? null;
+      const count =
+        matches === null ? plural(chip.outcome?.results_count ?? 0, 'result') : matchesText(matches);
       const near = chip.outcome?.near_misses ?? 0;
       const ms = chip.outcome?.execution_time_ms ?? 0;
-      return `${plural(count, 'result')}${near > 0 ? ` +${String(near)} near` : ''} · ${formatMs(ms)}`;
+      return `${count}${near > 0 ? ` +${String(near)} near` : ''} · ${formatMs(ms)}`;
     }
     case 'failed':
     case 'timed_out':
@@ -209,9 +213,18 @@ export function chipDetail(chip: SourceChip, now: number): string {
   }
 }
 
-/** "N results from K of M sources in T ms", with "+ P near misses" after N when there are some. */
+/**
+ * "≈ 41,300 matches from K of M sources in T ms; showing the top 100" (then "+ P near misses" when there are some)
+ * when the sources counted their matches; otherwise "N results from K of M sources in T ms", "+ P near misses" after N.
+ */
 export function summaryText(summary: SearchSummary): string {
-  return `${resultsText(summary.exact_results, summary.near_miss_results)} from ${String(summary.completed)} of ${plural(summary.sources_searched, 'source')} in ${formatMs(summary.wall_time_ms)}`;
+  const from = `from ${String(summary.completed)} of ${plural(summary.sources_searched, 'source')} in ${formatMs(summary.wall_time_ms)}`;
+  const total = summary.total_matches;
+  if (total === null) {
+    return `${resultsText(summary.exact_results, summary.near_miss_results)} ${from}`;
+  }
+  const near = summary.near_miss_results > 0 ? ` + ${nearMisses(summary.near_miss_results)}` : '';
+  return `${matchesText(total)} ${from}; showing ${shownOf(total, summary.exact_results)}${near}`;
 }
 
 /** Why a summary is partial, e.g. "1 source failed, 1 timed out". Empty when it is not partial. */

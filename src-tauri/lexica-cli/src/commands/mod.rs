@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod grants;
 pub mod history;
 pub mod provision;

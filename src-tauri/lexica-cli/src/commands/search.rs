@@ -3,7 +3,8 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use lexica_core::search::{
-    Hit, SearchEvent, SearchFilters, SearchModeInput, SearchOutcome, SearchRequest, SnippetPart, SortOrder,
+    Hit, MatchCount, SearchEvent, SearchFilters, SearchModeInput, SearchOutcome, SearchRequest, SearchSummary,
+    SnippetPart, SortOrder, SourceOutcome,
 };
 use lexica_core::{ExecutionStatus, Lexica, User};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,8 @@ pub async fn run(lexica: &Lexica, actor: &User, args: SearchArgs, out: &Output) 
         },
         deadline_ms: args.deadline.map(|s| s.saturating_mul(1000)),
         near_misses: Some(!args.no_near_misses),
+        // Anything this command has no flag for (the exhaustive ranking, say) keeps its default.
+        ..SearchRequest::default()
     };
     // Ctrl-C stops the search: every unfinished source ends `cancelled`, its query stopped.
     let cancel = CancellationToken::new();
@@ -104,29 +107,38 @@ fn progress(event: &SearchEvent, names: &std::sync::Mutex<std::collections::Hash
         SearchEvent::SourceRunning { source_id } => {
             eprintln!("  … {} running", names.get(&source_id.to_string()).map_or("?", String::as_str));
         }
-        SearchEvent::SourceFinished { outcome, .. } => {
-            let line = match outcome.status {
-                ExecutionStatus::Completed => {
-                    let near = match outcome.near_misses {
-                        0 => String::new(),
-                        n => format!(" + {n} near miss(es)"),
-                    };
-                    format!(
-                        "  ✓ {} {} result(s){near} in {} ms",
-                        outcome.name, outcome.results_count, outcome.execution_time_ms
-                    )
-                }
-                status => format!(
-                    "  ✗ {} {} after {} ms{}",
-                    outcome.name,
-                    status.as_str().replace('_', " "),
-                    outcome.execution_time_ms,
-                    outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-                ),
-            };
-            eprintln!("{line}");
-        }
+        SearchEvent::SourceFinished { outcome, .. } => eprintln!("{}", source_line(outcome)),
         SearchEvent::Finished { .. } => {}
+    }
+}
+
+/// A source's final progress line: "  ✓ alpha ≈ 41,000 matches (100 returned) + 3 near miss(es) in 85 ms";
+/// without a match count (the source did not report one) the returned results are counted instead.
+fn source_line(outcome: &SourceOutcome) -> String {
+    match outcome.status {
+        ExecutionStatus::Completed => {
+            let near = near_misses(outcome.near_misses);
+            let found = match outcome.matches {
+                Some(m) => format!("{} ({} returned)", m.with_noun(), outcome.results_count),
+                None => format!("{} result(s)", outcome.results_count),
+            };
+            format!("  ✓ {} {found}{near} in {} ms", outcome.name, outcome.execution_time_ms)
+        }
+        status => format!(
+            "  ✗ {} {} after {} ms{}",
+            outcome.name,
+            status.as_str().replace('_', " "),
+            outcome.execution_time_ms,
+            outcome.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        ),
+    }
+}
+
+/// " + 3 near miss(es)", or nothing.
+fn near_misses(n: u32) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(" + {n} near miss(es)"),
     }
 }
 
@@ -140,25 +152,36 @@ fn print_outcome(outcome: &SearchOutcome, show: usize) {
         }
         print_hit(i + 1, hit, color);
     }
-    let s = &outcome.summary;
-    let near = match s.near_miss_results {
-        0 => String::new(),
-        n => format!(" + {n} near miss(es)"),
-    };
-    let mut line = format!(
-        "{} result(s){near} from {} of {} source(s) in {} ms (sources' time {} ms)",
-        s.exact_results, s.completed, s.sources_searched, s.wall_time_ms, s.source_time_ms
+    println!("{}", summary_line(&outcome.summary, outcome.hits.len(), show));
+}
+
+/// The last line: "≈ 41,300 matches from 3 of 3 source(s) in 120 ms (sources' time 300 ms); showing the top 100",
+/// or, when no source reported a match count, "296 result(s) from 3 of 3 source(s) in …".
+fn summary_line(s: &SearchSummary, listed: usize, show: usize) -> String {
+    let near = near_misses(s.near_miss_results);
+    let sources = format!(
+        "from {} of {} source(s) in {} ms (sources' time {} ms)",
+        s.completed, s.sources_searched, s.wall_time_ms, s.source_time_ms
     );
+    let mut line = match s.total_matches {
+        Some(total) => format!("{} {sources}; showing {}{near}", total.with_noun(), shown(total, s.exact_results)),
+        None => format!("{} result(s){near} {sources}", s.exact_results),
+    };
     if s.partial {
         line.push_str(&format!(
             " — PARTIAL: {} failed, {} timed out, {} cancelled",
             s.failed, s.timed_out, s.cancelled
         ));
     }
-    if outcome.hits.len() > show {
-        line.push_str(&format!("; showing {show} (use --show N)"));
+    if listed > show {
+        line.push_str(&format!("; printed {show} (use --show N)"));
     }
-    println!("{line}");
+    line
+}
+
+/// How the merged list's exact matches compare with the total: "the top 100" of more, "all 42".
+fn shown(total: MatchCount, exact: u32) -> String {
+    if total.estimated || total.count > u64::from(exact) { format!("the top {exact}") } else { format!("all {exact}") }
 }
 
 /// The line before the first hit of a near-miss tier.
@@ -191,4 +214,88 @@ fn render(parts: &[SnippetPart], color: bool) -> String {
             (false, _) => p.text.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use lexica_core::SourceId;
+
+    use super::*;
+
+    fn completed(matches: Option<MatchCount>, results: u32, near: u32) -> SourceOutcome {
+        SourceOutcome {
+            source_id: SourceId::new(),
+            name: "alpha".into(),
+            status: ExecutionStatus::Completed,
+            results_count: results,
+            near_misses: near,
+            matches,
+            execution_time_ms: 85,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_source_line_shows_its_match_count_when_it_has_one() {
+        let counted = Some(MatchCount { count: 1_234, estimated: false });
+        assert_eq!(source_line(&completed(counted, 100, 0)), "  ✓ alpha 1,234 matches (100 returned) in 85 ms");
+        let estimated = Some(MatchCount { count: 41_000, estimated: true });
+        assert_eq!(
+            source_line(&completed(estimated, 100, 3)),
+            "  ✓ alpha ≈ 41,000 matches (100 returned) + 3 near miss(es) in 85 ms"
+        );
+        assert_eq!(source_line(&completed(None, 42, 0)), "  ✓ alpha 42 result(s) in 85 ms");
+        let failed = SourceOutcome {
+            status: ExecutionStatus::TimedOut,
+            error: Some("no answer within 30 s".into()),
+            ..completed(None, 0, 0)
+        };
+        assert_eq!(source_line(&failed), "  ✗ alpha timed out after 85 ms: no answer within 30 s");
+    }
+
+    fn summary(total: Option<MatchCount>, exact: u32, near: u32) -> SearchSummary {
+        SearchSummary {
+            total_results: exact + near,
+            exact_results: exact,
+            near_miss_results: near,
+            sources_searched: 3,
+            completed: 3,
+            wall_time_ms: 120,
+            source_time_ms: 300,
+            total_matches: total,
+            ..SearchSummary::default()
+        }
+    }
+
+    #[test]
+    fn the_summary_says_how_many_matched_and_how_many_are_shown() {
+        let estimated = Some(MatchCount { count: 41_300, estimated: true });
+        assert_eq!(
+            summary_line(&summary(estimated, 100, 0), 100, 20),
+            "≈ 41,300 matches from 3 of 3 source(s) in 120 ms (sources' time 300 ms); showing the top 100; \
+             printed 20 (use --show N)"
+        );
+        let all = Some(MatchCount { count: 42, estimated: false });
+        assert_eq!(
+            summary_line(&summary(all, 42, 17), 59, 100),
+            "42 matches from 3 of 3 source(s) in 120 ms (sources' time 300 ms); showing all 42 + 17 near miss(es)"
+        );
+        let more = Some(MatchCount { count: 1_234, estimated: false });
+        assert!(summary_line(&summary(more, 100, 0), 100, 100).starts_with("1,234 matches from 3 of 3 source(s)"));
+        assert!(summary_line(&summary(more, 100, 0), 100, 100).ends_with("; showing the top 100"));
+        // No source reported a count: the returned results are counted, as before.
+        assert_eq!(
+            summary_line(&summary(None, 296, 0), 100, 100),
+            "296 result(s) from 3 of 3 source(s) in 120 ms (sources' time 300 ms)"
+        );
+        let partial = SearchSummary { completed: 2, failed: 1, partial: true, ..summary(more, 100, 0) };
+        assert!(
+            summary_line(&partial, 100, 100).ends_with(
+                "from 2 of 3 source(s) in 120 ms (sources' time 300 ms); showing the top 100 — PARTIAL: 1 failed, \
+                 0 timed out, 0 cancelled"
+            ),
+            "{}",
+            summary_line(&partial, 100, 100)
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 mod data_source;
 mod ids;
+mod match_count;
 mod permission;
 mod search;
 mod source_url;
@@ -10,6 +11,7 @@ mod validation;
 
 pub use data_source::*;
 pub use ids::*;
+pub use match_count::*;
 pub use permission::*;
 pub use search::*;
 pub use source_url::*;

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use ts_rs::TS;
 
-use super::{ExecutionId, SearchId, SourceId, UserId};
+use super::{ExecutionId, MatchCount, SearchId, SourceId, UserId};
 
 /// How the query text is read: a terms-and-connectors query, or plain sentences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, TS)]
@@ -97,14 +99,18 @@ impl std::fmt::Display for ExecutionStatus {
 }
 
 /// A row of `search_executions`: one source's part of one search.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct SearchExecution {
     pub id: ExecutionId,
     pub search_id: SearchId,
     pub data_source_id: SourceId,
     pub status: ExecutionStatus,
+    /// Exact matches the source returned (at most 100).
     pub results_count: Option<u32>,
+    /// How many opinions of the source matched; `None` when it did not say (it did not
+    /// complete, or the search ran before Lexica counted matches: rows older than migration 0003).
+    pub matches: Option<MatchCount>,
     pub execution_time_ms: Option<u32>,
     /// Already redacted when stored: never a password or a full connection URL.
     pub error_message: Option<String>,
@@ -120,8 +126,35 @@ pub struct SearchExecution {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutionOutcome {
     pub results_count: Option<u32>,
+    /// The source's match count, stored as `match_count` and `match_count_estimated`.
+    pub matches: Option<MatchCount>,
     pub execution_time_ms: Option<u32>,
     pub error_message: Option<String>,
+}
+
+// By hand rather than derived: the row keeps the count in two columns (`match_count`,
+// `match_count_estimated`) that the model joins into one optional [`MatchCount`], so that
+// nobody can read a count without knowing whether it is an estimate.
+impl<'r> sqlx::FromRow<'r, SqliteRow> for SearchExecution {
+    fn from_row(row: &'r SqliteRow) -> sqlx::Result<Self> {
+        let count: Option<u64> = row.try_get("match_count")?;
+        // The schema keeps both columns NULL or both set; an estimate flag missing beside a
+        // count would be read as "counted".
+        let estimated: Option<bool> = row.try_get("match_count_estimated")?;
+        Ok(SearchExecution {
+            id: row.try_get("id")?,
+            search_id: row.try_get("search_id")?,
+            data_source_id: row.try_get("data_source_id")?,
+            status: row.try_get("status")?,
+            results_count: row.try_get("results_count")?,
+            matches: count.map(|count| MatchCount { count, estimated: estimated.unwrap_or(false) }),
+            execution_time_ms: row.try_get("execution_time_ms")?,
+            error_message: row.try_get("error_message")?,
+            started_at: row.try_get("started_at")?,
+            completed_at: row.try_get("completed_at")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub async fn insert_pending(
         data_source_id: source,
         status: ExecutionStatus::Pending,
         results_count: None,
+        matches: None,
         execution_time_ms: None,
         error_message: None,
         started_at: None,
@@ -53,7 +54,8 @@ pub async fn insert_pending(
 /// Moves an execution to `to`, atomically and only along a legal transition (see
 /// [`ExecutionStatus::can_become`]): the `WHERE status IN (…)` makes a racing second move
 /// (say, a cancel arriving as the source completes) lose cleanly instead of overwriting.
-/// Entering `running` stamps `started_at`; entering a final state stamps `completed_at`.
+/// Entering `running` stamps `started_at`; entering a final state stamps `completed_at`. The
+/// outcome's values are written only when given (`None` keeps what is stored).
 pub async fn transition(
     db: impl SqliteExecutor<'_>,
     id: ExecutionId,
@@ -75,7 +77,9 @@ pub async fn transition(
              completed_at = CASE WHEN ?1 = 'running' THEN completed_at ELSE ?2 END,
              results_count = coalesce(?3, results_count),
              execution_time_ms = coalesce(?4, execution_time_ms),
-             error_message = coalesce(?5, error_message)
+             error_message = coalesce(?5, error_message),
+             match_count = coalesce(?9, match_count),
+             match_count_estimated = coalesce(?10, match_count_estimated)
          WHERE id = ?6 AND status IN (?7, ?8)",
     )
     .bind(to)
@@ -86,6 +90,9 @@ pub async fn transition(
     .bind(id)
     .bind(a)
     .bind(b)
+    // SQLite integers are signed 64-bit; a count past i64::MAX (never seen) is stored saturated.
+    .bind(outcome.matches.map(|m| i64::try_from(m.count).unwrap_or(i64::MAX)))
+    .bind(outcome.matches.map(|m| m.estimated))
     .execute(db)
     .await?;
     if done.rows_affected() == 0 {
@@ -109,4 +116,133 @@ pub async fn close_interrupted(db: impl SqliteExecutor<'_>) -> Result<u64> {
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+    use crate::models::MatchCount;
+    use crate::{Lexica, db};
+
+    /// The last migration before match counts were stored.
+    const BEFORE_MATCH_COUNTS: i64 = 2;
+
+    /// An install whose database stops at migration 0002 and holds one completed search with two
+    /// executions (as every install did before 0003): user `old`, sources `a` and `b`.
+    async fn install_from_before_match_counts() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .unwrap()
+            .filename(dir.path().join("lexica.sqlite"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        db::MIGRATOR.run_to(BEFORE_MATCH_COUNTS, &pool).await.unwrap();
+        for statement in [
+            "INSERT INTO users (id, username) VALUES ('00000000-0000-4000-8000-000000000001', 'old')",
+            "INSERT INTO data_sources (id, name, display_name) VALUES ('00000000-0000-4000-8000-00000000000a', 'a', 'A')",
+            "INSERT INTO data_sources (id, name, display_name) VALUES ('00000000-0000-4000-8000-00000000000b', 'b', 'B')",
+            "INSERT INTO searches (id, user_id, query_text, mode) VALUES
+               ('00000000-0000-4000-8000-0000000000f1', '00000000-0000-4000-8000-000000000001', 'hearsay', 'boolean')",
+            "INSERT INTO search_executions (id, search_id, data_source_id, status, results_count, execution_time_ms) VALUES
+               ('00000000-0000-4000-8000-0000000000e1', '00000000-0000-4000-8000-0000000000f1',
+                '00000000-0000-4000-8000-00000000000a', 'completed', 100, 12),
+               ('00000000-0000-4000-8000-0000000000e2', '00000000-0000-4000-8000-0000000000f1',
+                '00000000-0000-4000-8000-00000000000b', 'completed', 96, 15)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        dir
+    }
+
+    #[tokio::test]
+    async fn rows_from_before_match_counts_read_as_no_count_after_the_migration() {
+        let dir = install_from_before_match_counts().await;
+        let lexica = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
+        let admin = lexica.acting_user(None).await.unwrap();
+        let history = lexica.history(&admin, 10, true).await.unwrap();
+        assert_eq!(history.len(), 1);
+        let old = &history[0];
+        assert_eq!(old.username, "old");
+        let rows: Vec<_> = old
+            .executions
+            .iter()
+            .map(|e| (e.source_name.as_str(), e.execution.results_count, e.execution.matches))
+            .collect();
+        assert_eq!(rows, [("a", Some(100), None), ("b", Some(96), None)]);
+        assert_eq!(old.total_matches, None);
+        // --json (and the UI) see the count as null, not as a missing field.
+        let json = serde_json::to_value(old).unwrap();
+        assert_eq!(json["total_matches"], serde_json::Value::Null);
+        assert_eq!(json["executions"][0]["matches"], serde_json::Value::Null);
+        lexica.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_finished_execution_keeps_its_match_count_and_whether_it_was_estimated() {
+        let dir = install_from_before_match_counts().await;
+        let lexica = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
+        let admin = lexica.acting_user(None).await.unwrap();
+        let search = crate::models::Search {
+            id: SearchId::new(),
+            user_id: admin.id,
+            query_text: "court".into(),
+            mode: crate::models::SearchMode::Boolean,
+            filters: serde_json::json!({}),
+            created_at: Utc::now(),
+        };
+        crate::queries::searches::insert(lexica.db(), &search).await.unwrap();
+        let sources = crate::queries::data_sources::list(lexica.db()).await.unwrap();
+        let a = sources.iter().find(|s| s.name == "a").unwrap().id;
+        let b = sources.iter().find(|s| s.name == "b").unwrap().id;
+        let counted = MatchCount { count: 1_234, estimated: false };
+        let estimated = MatchCount { count: 41_000, estimated: true };
+        for (source, matches) in [(a, counted), (b, estimated)] {
+            let e = insert_pending(lexica.db(), search.id, source).await.unwrap();
+            transition(lexica.db(), e.id, ExecutionStatus::Running, &ExecutionOutcome::default()).await.unwrap();
+            let done = ExecutionOutcome {
+                results_count: Some(100),
+                matches: Some(matches),
+                execution_time_ms: Some(20),
+                error_message: None,
+            };
+            transition(lexica.db(), e.id, ExecutionStatus::Completed, &done).await.unwrap();
+            assert_eq!(get(lexica.db(), e.id).await.unwrap().unwrap().matches, Some(matches));
+        }
+        let history = lexica.history(&admin, 10, true).await.unwrap();
+        let newest = history.iter().find(|r| r.search.id == search.id).unwrap();
+        let mut stored: Vec<_> =
+            newest.executions.iter().map(|e| (e.source_name.clone(), e.execution.matches)).collect();
+        stored.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(stored, [("a".to_string(), Some(counted)), ("b".to_string(), Some(estimated))]);
+        assert_eq!(newest.total_matches, Some(MatchCount { count: 42_234, estimated: true }));
+        let json = serde_json::to_value(newest).unwrap();
+        assert_eq!(json["total_matches"], serde_json::json!({"count": 42_234, "estimated": true}));
+        // The old search beside it still has no count.
+        assert_eq!(history.iter().find(|r| r.search.id != search.id).unwrap().total_matches, None);
+        lexica.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_schema_refuses_a_count_without_its_estimate_flag_and_negative_counts() {
+        let dir = install_from_before_match_counts().await;
+        let lexica = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
+        for bad in [
+            "UPDATE search_executions SET match_count = 5",
+            "UPDATE search_executions SET match_count_estimated = 1",
+            "UPDATE search_executions SET match_count = -1, match_count_estimated = 0",
+            "UPDATE search_executions SET match_count = 5, match_count_estimated = 2",
+        ] {
+            assert!(sqlx::query(bad).execute(lexica.db()).await.is_err(), "{bad}");
+        }
+        sqlx::query("UPDATE search_executions SET match_count = 5, match_count_estimated = 1")
+            .execute(lexica.db())
+            .await
+            .unwrap();
+        lexica.close().await;
+    }
 }

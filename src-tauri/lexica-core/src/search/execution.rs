@@ -11,16 +11,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use lexica_query::{Concept, Conjunction, HighlightWord, Query};
+use lexica_query::{Backend, Concept, Conjunction, HighlightWord, Query};
 use sqlx::Acquire;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::rank::{RankPlan, Ranked};
-use super::score::Scorer;
+use super::retrieve::{Retrieved, Step, Stopped, ranked_hits};
 use super::source::SourceConn;
 use super::stats::{Exchange, Patterns};
-use super::{EventSink, Hit, HitSource, MAX_RESULTS, SearchEvent, SourceOutcome, snippet};
+use super::{EventSink, Hit, MatchCount, SearchEvent, SourceOutcome, snippet};
 use crate::models::{DataSource, ExecutionId, ExecutionOutcome, ExecutionStatus};
 use crate::sources::{SourcePool, connect};
 use crate::{Error, Lexica, queries};
@@ -49,13 +48,15 @@ pub(super) struct Shared {
     /// Set when near misses are wanted and the query is a conjunction at its top level.
     pub conjunction: Option<Conjunction>,
     pub exchange: Arc<Exchange>,
+    /// Rank every match, never the fast path (`SearchRequest::exhaustive`).
+    pub exhaustive: bool,
 }
 
 impl Shared {
     pub fn new(
         query: Query,
         mut filters: lexica_query::Filters,
-        near_misses: bool,
+        Ranking { near_misses, exhaustive }: Ranking,
         cancel: CancellationToken,
         deadline: Instant,
         events: EventSink,
@@ -67,8 +68,29 @@ impl Shared {
         filters.near_misses = conjunction.as_ref().map_or(0, |j| super::rank::depth(j.clauses.len()));
         let exchange = Exchange::new(sources, patterns.patterns.len());
         let highlight = snippet::body_terms(&query);
-        Shared { query, filters, cancel, deadline, events, concepts, patterns, highlight, conjunction, exchange }
+        Shared {
+            query,
+            filters,
+            cancel,
+            deadline,
+            events,
+            concepts,
+            patterns,
+            highlight,
+            conjunction,
+            exchange,
+            exhaustive,
+        }
     }
+}
+
+/// How a search wants its sources ranked (from its request).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Ranking {
+    /// Near-miss tiers, for a conjunction at the top level.
+    pub near_misses: bool,
+    /// Every match ranked, never the fast path.
+    pub exhaustive: bool,
 }
 
 /// Why an execution stopped before its query finished.
@@ -106,12 +128,13 @@ pub(super) async fn run(
     );
     async {
         let started = Instant::now();
-        let outcome_of = |status, hits: &[Hit], error: Option<String>| SourceOutcome {
+        let outcome_of = |status, hits: &[Hit], matches: Option<MatchCount>, error: Option<String>| SourceOutcome {
             source_id: source.id,
             name: source.name.clone(),
             status,
             results_count: u32::try_from(hits.iter().filter(|h| h.tier == 0).count()).unwrap_or(u32::MAX),
             near_misses: u32::try_from(hits.iter().filter(|h| h.tier > 0).count()).unwrap_or(u32::MAX),
+            matches,
             execution_time_ms: elapsed_ms(started),
             error,
         };
@@ -123,8 +146,8 @@ pub(super) async fn run(
         } else {
             None
         };
-        let (status, hits, error) = match early {
-            Some(stop) => (final_status(stop), Vec::new(), stop_message(stop, &source)),
+        let (status, hits, matches, error) = match early {
+            Some(stop) => (final_status(stop), Vec::new(), None, stop_message(stop, &source)),
             None => {
                 if let Err(e) =
                     record(lexica, execution_id, ExecutionStatus::Running, &ExecutionOutcome::default()).await
@@ -134,15 +157,16 @@ pub(super) async fn run(
                 (shared.events)(SearchEvent::SourceRunning { source_id: source.id });
                 let own_deadline = shared.deadline.min(Instant::now() + source.query_timeout());
                 match execute(lexica, shared, &source, own_deadline).await {
-                    Ok(hits) => (ExecutionStatus::Completed, hits, None),
-                    Err(Ended::Stopped(stop)) => (final_status(stop), Vec::new(), stop_message(stop, &source)),
-                    Err(Ended::Failed(message)) => (ExecutionStatus::Failed, Vec::new(), Some(message)),
+                    Ok(found) => (ExecutionStatus::Completed, found.hits, found.matches, None),
+                    Err(Ended::Stopped(stop)) => (final_status(stop), Vec::new(), None, stop_message(stop, &source)),
+                    Err(Ended::Failed(message)) => (ExecutionStatus::Failed, Vec::new(), None, Some(message)),
                 }
             }
         };
-        let outcome = outcome_of(status, &hits, error);
+        let outcome = outcome_of(status, &hits, matches, error);
         let stored = ExecutionOutcome {
             results_count: Some(outcome.results_count),
+            matches: outcome.matches,
             execution_time_ms: Some(outcome.execution_time_ms),
             error_message: outcome.error.clone(),
         };
@@ -178,6 +202,7 @@ pub(super) async fn close_lost(
         status: ExecutionStatus::Failed,
         results_count: 0,
         near_misses: 0,
+        matches: None,
         execution_time_ms: 0,
         error: Some(message),
     };
@@ -220,7 +245,7 @@ enum Ended {
 }
 
 /// Runs the query under the deadline and the cancel, stopping it on the server when either wins.
-async fn execute(lexica: &Lexica, shared: &Shared, source: &DataSource, deadline: Instant) -> Result<Vec<Hit>, Ended> {
+async fn execute(lexica: &Lexica, shared: &Shared, source: &DataSource, deadline: Instant) -> Result<Retrieved, Ended> {
     let signal = Arc::new(StopSignal::default());
     let work = query_source(lexica, shared, source, deadline, signal.clone());
     tokio::pin!(work);
@@ -275,9 +300,13 @@ async fn query_source(
     source: &DataSource,
     deadline: Instant,
     signal: Arc<StopSignal>,
-) -> Result<Vec<Hit>, Ended> {
+) -> Result<Retrieved, Ended> {
     // Reports "nothing" to the statistics exchange if this returns early, so no source waits on it.
     let mut reporter = shared.exchange.reporter();
+    let stopped: Stopped = {
+        let (signal, deadline) = (signal.clone(), shared.deadline);
+        Arc::new(move || signal.stop.load(Ordering::Relaxed) || Instant::now() >= deadline)
+    };
     let pool = lexica.source_pool(source).await.map_err(|e| Ended::Failed(strip(&e, source)))?;
     let url = crate::sources::configured_url(source).map_err(|e| Ended::Failed(strip(&e, source)))?;
     // A query the server or SQLite stopped because time ran out (or the user cancelled) ends
@@ -317,16 +346,17 @@ async fn query_source(
             // SET cannot take a bind parameter; the value is a number Lexica computed.
             let set = format!("SET LOCAL statement_timeout = {left}");
             sqlx::query(sqlx::AssertSqlSafe(set)).execute(&mut *tx).await.map_err(describe)?;
-            let plan = lexica_query::postgres::compile(&shared.query, &shared.filters);
-            let hits = {
+            let found = {
                 let mut reads = SourceConn::Postgres(&mut tx);
-                ranked_hits(&mut reads, &plan, shared, source, &signal, &mut reporter).await.map_err(|e| match e {
-                    Step::Read(e) => describe(e),
-                    Step::Stopped => Ended::Stopped(Stop::Cancelled),
-                })?
+                ranked_hits(&mut reads, Backend::Postgres, shared, source, stopped, &mut reporter).await.map_err(
+                    |e| match e {
+                        Step::Read(e) => describe(e),
+                        Step::Stopped => Ended::Stopped(Stop::Cancelled),
+                    },
+                )?
             };
             tx.commit().await.map_err(describe)?;
-            Ok(hits)
+            Ok(found)
         }
         SourcePool::Sqlite(pool) => {
             let mut conn = pool.acquire().await.map_err(describe)?;
@@ -338,10 +368,9 @@ async fn query_source(
                     !flag.stop.load(Ordering::Relaxed) && Instant::now() < deadline
                 });
             }
-            let plan = lexica_query::sqlite::compile(&shared.query, &shared.filters);
             let result = {
                 let mut reads = SourceConn::Sqlite(&mut conn);
-                ranked_hits(&mut reads, &plan, shared, source, &signal, &mut reporter).await
+                ranked_hits(&mut reads, Backend::Sqlite, shared, source, stopped, &mut reporter).await
             };
             if let Ok(mut handle) = conn.lock_handle().await {
                 handle.remove_progress_handler();
@@ -354,90 +383,7 @@ async fn query_source(
     }
 }
 
-/// Why a step of the query did not finish.
-enum Step {
-    Read(sqlx::Error),
-    /// The stop signal was seen while ranking (the caller knows which stop it was).
-    Stopped,
-}
-
-impl From<sqlx::Error> for Step {
-    fn from(e: sqlx::Error) -> Step {
-        Step::Read(e)
-    }
-}
-
-/// Statistics (reported to the exchange), candidates and their texts, then, with the search's
-/// combined statistics, the ranked hits.
-async fn ranked_hits(
-    reads: &mut SourceConn<'_>,
-    plan: &lexica_query::Plan,
-    shared: &Shared,
-    source: &DataSource,
-    signal: &Arc<StopSignal>,
-    reporter: &mut super::stats::Reporter,
-) -> Result<Vec<Hit>, Step> {
-    let own = reads.stats(&shared.patterns).await?;
-    if !own.complete {
-        tracing::info!("this source has no ranking statistics; its opinions are scored without them");
-    }
-    reporter.report(&own);
-    let candidates = reads.candidates(plan).await?;
-    if candidates.len() >= CANDIDATE_CAP as usize {
-        tracing::warn!(cap = CANDIDATE_CAP, "the candidate cap was reached: the ranking covers the first matches only");
-    }
-    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
-    let texts = reads.texts(&ids, &plan.paragraph_filter, own.complete).await?;
-    let global = reporter.exchange().global().await;
-    let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
-    // Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate.
-    let ranked = {
-        let (query, plan, conjunction) = (shared.query.clone(), plan.clone(), shared.conjunction.clone());
-        let (concepts, highlight) = (shared.concepts.clone(), shared.highlight.clone());
-        let signal = signal.clone();
-        let deadline = shared.deadline;
-        tokio::task::spawn_blocking(move || {
-            let r = RankPlan {
-                query: &query,
-                plan: &plan,
-                conjunction: conjunction.as_ref(),
-                concepts: &concepts,
-                scorer: &scorer,
-                highlight: &highlight,
-                limit: MAX_RESULTS,
-            };
-            super::rank::rank(&r, candidates, &texts, &|| {
-                signal.stop.load(Ordering::Relaxed) || Instant::now() >= deadline
-            })
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "ranking a source's candidates failed");
-            Step::Stopped
-        })?
-    };
-    let ranked = ranked.ok_or(Step::Stopped)?;
-    Ok(ranked.into_iter().map(|r| hit(source, r)).collect())
-}
-
 fn strip(error: &Error, source: &DataSource) -> String {
     let text = error.to_string();
     text.strip_prefix(&format!("source `{}`: ", source.name)).map(str::to_string).unwrap_or(text)
-}
-
-fn hit(source: &DataSource, r: Ranked) -> Hit {
-    let c = r.candidate;
-    Hit {
-        sources: vec![HitSource { source_id: source.id, source_name: source.name.clone(), opinion_id: c.id }],
-        case_name: c.case_name,
-        citation: c.citation.filter(|x| !x.is_empty()),
-        court: c.court,
-        jurisdiction: c.jurisdiction,
-        decided_on: c.decided_on,
-        docket_number: c.docket_number.filter(|d| !d.is_empty()),
-        snippet: r.snippet,
-        score: r.score,
-        tier: r.tier,
-        missing: r.missing,
-    }
 }

@@ -24,10 +24,12 @@ pub mod export;
 pub mod merge;
 mod rank;
 pub mod reader;
+mod retrieve;
 pub mod score;
 pub mod snippet;
 mod source;
 pub mod stats;
+mod topk;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +74,11 @@ pub struct SearchRequest {
     #[serde(default = "near_misses_default")]
     #[ts(optional)]
     pub near_misses: Option<bool>,
+    /// Rank every match of every source, however many (slower on large sources), instead of
+    /// the fast path's best candidates (see `retrieve.rs`). Off unless asked for.
+    #[serde(default)]
+    #[ts(optional)]
+    pub exhaustive: Option<bool>,
 }
 
 fn near_misses_default() -> Option<bool> {
@@ -190,9 +197,23 @@ pub struct SourceOutcome {
     pub results_count: u32,
     /// Near misses returned beside them.
     pub near_misses: u32,
+    /// How many opinions of the source match the query (its exact meaning), beyond the 100
+    /// returned; `None` when the source did not answer.
+    pub matches: Option<MatchCount>,
     pub execution_time_ms: u32,
     /// Why it failed or timed out (redacted: never a password or a full URL).
     pub error: Option<String>,
+}
+
+/// How many opinions of one source match a query: counted, or, past what is cheap to count,
+/// estimated (shown as "≈ 41,000").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct MatchCount {
+    #[ts(type = "number")]
+    pub count: u64,
+    /// True when `count` is an estimate.
+    pub estimated: bool,
 }
 
 /// What the search produced, for the summary line.
@@ -216,6 +237,8 @@ pub struct SearchSummary {
     pub source_time_ms: u32,
     /// True when any source did not complete: the list may lack its opinions.
     pub partial: bool,
+    /// The sources' match counts added up (estimated if any is); `None` when no source reported one.
+    pub total_matches: Option<MatchCount>,
 }
 
 /// What a search reports while it runs, in this order: `started`; per source `source_running`
@@ -302,7 +325,7 @@ impl Lexica {
             let plan = Arc::new(execution::Shared::new(
                 query,
                 filters,
-                near_misses,
+                execution::Ranking { near_misses, exhaustive: request.exhaustive.unwrap_or(false) },
                 cancel,
                 deadline,
                 events.clone(),
@@ -429,6 +452,8 @@ fn query_filters(f: &SearchFilters) -> Result<lexica_query::Filters> {
         decided,
         limit: execution::CANDIDATE_CAP,
         near_misses: 0,
+        only_ids: None,
+        defer_positions: false,
     })
 }
 
@@ -451,5 +476,6 @@ fn summarize(search_id: SearchId, outcomes: &[SourceOutcome], hits: &[Hit], star
         wall_time_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
         source_time_ms: outcomes.iter().map(|o| o.execution_time_ms).sum(),
         partial: usize::try_from(completed).unwrap_or(0) < outcomes.len(),
+        total_matches: MatchCount::total(outcomes.iter().map(|o| o.matches)),
     }
 }

@@ -46,13 +46,24 @@ pub(super) struct Ranked {
     pub snippet: Vec<SnippetPart>,
 }
 
+/// What ranking counted besides the hits it kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Counted {
+    /// Candidates the statement returned as exact (every clause flagged, or any row of a plan
+    /// without clauses), before the checker.
+    pub retrieved_exact: usize,
+    /// Of those, the ones confirmed: exact matches (tier 0), all of them, not only those kept.
+    pub exact: usize,
+}
+
 /// Ranks `candidates`; `None` when `stopped` said so midway.
 pub(super) fn rank(
     r: &RankPlan<'_>,
     candidates: Vec<Candidate>,
     texts: &Texts,
     stopped: &dyn Fn() -> bool,
-) -> Option<Vec<Ranked>> {
+) -> Option<(Vec<Ranked>, Counted)> {
+    let mut counted = Counted::default();
     let sentence = r.query.root.has_sentence_proximity();
     let clause_concepts: Vec<Vec<Concept>> =
         r.conjunction.map(|j| j.clauses.iter().map(Query::concepts).collect()).unwrap_or_default();
@@ -60,6 +71,9 @@ pub(super) fn rank(
     for candidate in candidates {
         if stopped() {
             return None;
+        }
+        if candidate.flags.iter().all(|&f| f) {
+            counted.retrieved_exact += 1;
         }
         let paragraphs: Vec<&str> =
             texts.paragraphs.get(&candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
@@ -103,6 +117,9 @@ pub(super) fn rank(
             paragraphs: &paragraphs,
             body_words: texts.body_words.get(&candidate.id).copied(),
         };
+        if tier == 0 {
+            counted.exact += 1;
+        }
         let score = r.scorer.score(&features(r.concepts, &text));
         let missing = missing_idx.iter().filter_map(|&i| r.plan.clauses.get(i).map(|c| c.label.clone())).collect();
         kept.push((Ranked { candidate, score, tier, missing, snippet: Vec::new() }, missing_idx));
@@ -127,5 +144,5 @@ pub(super) fn rank(
             snippet::best(&paragraphs, &present, r.highlight, sentence)
         };
     }
-    Some(kept.into_iter().map(|(hit, _)| hit).collect())
+    Some((kept.into_iter().map(|(hit, _)| hit).collect(), counted))
 }

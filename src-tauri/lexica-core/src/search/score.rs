@@ -21,15 +21,8 @@ use lexica_query::{Concept, Field};
 
 use super::stats::{BODY, FIELDS, GlobalStats, Patterns};
 
-/// BM25's term-frequency saturation (Lucene's and Elasticsearch's default).
-pub const K1: f64 = 1.2;
-/// Field weights W_f (case name, citation, court, body). A word of the case name says more
-/// about what an opinion is than one of its body; the court's name is nearly the same on every
-/// opinion of a court, so it counts little.
-pub const FIELD_WEIGHTS: [f64; FIELDS] = [2.0, 1.0, 0.3, 1.0];
-/// Length normalization B_f per field. The body gets BM25's usual 0.75; the short fields less,
-/// since their length varies little and says little.
-pub const FIELD_B: [f64; FIELDS] = [0.5, 0.3, 0.0, 0.75];
+pub use lexica_query::bm25f::{FIELD_B, FIELD_WEIGHTS, K1};
+
 /// Weight of the closeness bonus: the IDF mass of the concepts that the best single paragraph
 /// holds (an opinion that discusses the issue in one place beats one that mentions each word
 /// somewhere). Measured on the known items: statements MRR@10 0.808 without it, 0.865 with it.
@@ -218,7 +211,13 @@ mod tests {
         let concepts = q.concepts();
         let patterns = Patterns::of(&concepts);
         let mut g = GlobalStats::new(patterns.patterns.len());
-        g.add(&SourceStats { opinions: n, words: [4 * n, 3 * n, 5 * n, 100 * n], df: df.to_vec(), complete: true });
+        g.add(&SourceStats {
+            opinions: n,
+            words: [4 * n, 3 * n, 5 * n, 100 * n],
+            df: df.to_vec(),
+            complete: true,
+            postings: false,
+        });
         let scorer = Scorer::new(&concepts, &patterns, &g);
         (concepts, scorer)
     }

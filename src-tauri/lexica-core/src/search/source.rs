@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use lexica_query::{BindValue, Plan, WordPattern};
 
 use super::stats::{FIELDS, Patterns, SourceStats};
+use super::topk::Posting;
 
 /// (opinion id, paragraph body) and (opinion id, body words), as read.
 type ParagraphRow = (i64, String);
@@ -106,6 +107,7 @@ impl SourceConn<'_> {
             .filter_map(|p| if let WordPattern::Prefix(x) = p { Some(x.as_str()) } else { None })
             .collect();
         let corpus: Option<(i64, i64, i64, i64, i64)>;
+        let mut postings: bool;
         let mut exact: HashMap<String, i64> = HashMap::new();
         let mut prefix_df = Vec::with_capacity(prefixes.len());
         match self {
@@ -124,6 +126,23 @@ impl SourceConn<'_> {
                 )
                 .fetch_optional(&mut **tx)
                 .await?;
+                // Asked of the catalog first: a query naming a missing column would abort the
+                // execution's transaction.
+                postings = sqlx::query_scalar(
+                    "SELECT to_regclass('lexica_postings') IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM information_schema.columns
+                         WHERE table_schema = current_schema() AND table_name = 'lexica_corpus_stats'
+                           AND column_name = 'postings_per_term')",
+                )
+                .fetch_one(&mut **tx)
+                .await?;
+                if postings {
+                    let per_term: Option<Option<i32>> =
+                        sqlx::query_scalar("SELECT postings_per_term FROM lexica_corpus_stats WHERE id = 1")
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    postings = per_term.flatten().is_some();
+                }
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT term, df FROM lexica_term_stats WHERE term = ANY($1)")
                         .bind(&forms)
@@ -158,6 +177,21 @@ impl SourceConn<'_> {
                 )
                 .fetch_optional(&mut **conn)
                 .await?;
+                postings = sqlx::query_scalar(
+                    "SELECT count(*) = 2 FROM (
+                        SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lexica_postings'
+                        UNION ALL
+                        SELECT 1 FROM pragma_table_info('lexica_corpus_stats') WHERE name = 'postings_per_term')",
+                )
+                .fetch_one(&mut **conn)
+                .await?;
+                if postings {
+                    let per_term: Option<Option<i64>> =
+                        sqlx::query_scalar("SELECT postings_per_term FROM lexica_corpus_stats WHERE id = 1")
+                            .fetch_optional(&mut **conn)
+                            .await?;
+                    postings = per_term.flatten().is_some();
+                }
                 let forms_json = serde_json::to_string(&forms).unwrap_or_else(|_| "[]".into());
                 let rows: Vec<(String, i64)> = sqlx::query_as(
                     "SELECT term, df FROM lexica_term_stats WHERE term IN (SELECT value FROM json_each(?1))",
@@ -188,6 +222,7 @@ impl SourceConn<'_> {
             words,
             df: df_per_pattern(patterns, &exact, &prefix_df),
             complete: true,
+            postings,
         })
     }
 
@@ -211,8 +246,9 @@ impl SourceConn<'_> {
         rows.into_iter().map(|r| r.candidate(plan.clauses.len())).collect()
     }
 
-    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`), and the
-    /// opinions' body lengths where the source keeps them.
+    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`; an SQLite
+    /// bundle returns all of them, see below), and the opinions' body lengths where the source
+    /// keeps them.
     pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
@@ -239,16 +275,20 @@ impl SourceConn<'_> {
                 }
                 SourceConn::Sqlite(conn) => {
                     let ids_json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
-                    let paragraphs = sqlx::query_as(
+                    // Every paragraph of these opinions, then `filter` applied here: an
+                    // uncorrelated `IN (SELECT rowid FROM paragraphs_fts WHERE … MATCH …)` lists
+                    // the matching paragraphs of the whole bundle first, which for a common word
+                    // is most of it.
+                    let needles = needles(filter);
+                    let paragraphs: Vec<ParagraphRow> = sqlx::query_as(
                         "SELECT op.opinion_id, op.body FROM opinion_paragraphs op
                           WHERE op.opinion_id IN (SELECT value FROM json_each(?1))
-                            AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)
                           ORDER BY op.opinion_id, op.paragraph_no",
                     )
                     .bind(&ids_json)
-                    .bind(filter)
                     .fetch_all(&mut **conn)
                     .await?;
+                    let paragraphs = paragraphs.into_iter().filter(|(_, body)| holds_any(body, &needles)).collect();
                     let lengths = if with_lengths {
                         sqlx::query_as(
                             "SELECT opinion_id, body_words FROM opinion_lengths
@@ -270,6 +310,125 @@ impl SourceConn<'_> {
         }
         Ok(texts)
     }
+
+    /// The `n` most frequent words starting with `prefix` (from `lexica_term_stats`).
+    pub async fn prefix_terms(&mut self, prefix: &str, n: usize) -> Result<Vec<String>, sqlx::Error> {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        match self {
+            SourceConn::Postgres(tx) => {
+                sqlx::query_scalar(
+                    "SELECT term FROM lexica_term_stats WHERE term >= $1 COLLATE \"C\" AND term < $2 COLLATE \"C\"
+                      ORDER BY df DESC, term LIMIT $3",
+                )
+                .bind(prefix)
+                .bind(prefix_end(prefix))
+                .bind(n)
+                .fetch_all(&mut **tx)
+                .await
+            }
+            SourceConn::Sqlite(conn) => {
+                sqlx::query_scalar(
+                    "SELECT term FROM lexica_term_stats WHERE term >= ?1 AND term < ?2 ORDER BY df DESC, term LIMIT ?3",
+                )
+                .bind(prefix)
+                .bind(prefix_end(prefix))
+                .bind(n)
+                .fetch_all(&mut **conn)
+                .await
+            }
+        }
+    }
+
+    /// Each term's `per_term` highest-impact postings (`lexica_postings`), in one round trip on
+    /// PostgreSQL (a lateral index scan per term), one indexed read per term on SQLite (local).
+    pub async fn postings(&mut self, terms: &[String], per_term: u32) -> Result<Vec<Posting>, sqlx::Error> {
+        let per_term = i64::from(per_term);
+        let mut out = Vec::new();
+        match self {
+            SourceConn::Postgres(tx) => {
+                let rows: Vec<(i64, i64, f32)> = sqlx::query_as(
+                    "SELECT t.ord, p.opinion_id, p.impact
+                       FROM unnest($1::text[]) WITH ORDINALITY AS t(term, ord)
+                      CROSS JOIN LATERAL (
+                            SELECT opinion_id, impact FROM lexica_postings
+                             WHERE term = t.term ORDER BY impact DESC LIMIT $2) p",
+                )
+                .bind(terms)
+                .bind(per_term)
+                .fetch_all(&mut **tx)
+                .await?;
+                for (ord, opinion_id, impact) in rows {
+                    let term = usize::try_from(ord - 1).unwrap_or(usize::MAX);
+                    out.push(Posting { term, opinion_id, impact });
+                }
+            }
+            SourceConn::Sqlite(conn) => {
+                for (term, text) in terms.iter().enumerate() {
+                    let rows: Vec<(i64, f64)> = sqlx::query_as(
+                        "SELECT opinion_id, impact FROM lexica_postings WHERE term = ?1 ORDER BY impact DESC LIMIT ?2",
+                    )
+                    .bind(text)
+                    .bind(per_term)
+                    .fetch_all(&mut **conn)
+                    .await?;
+                    // SQLite's REAL is a double; the impact was written from an f32-range value.
+                    #[allow(clippy::cast_possible_truncation)]
+                    out.extend(rows.into_iter().map(|(opinion_id, impact)| Posting {
+                        term,
+                        opinion_id,
+                        impact: impact as f32,
+                    }));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rows of a plan's statement, and the largest opinion id among them (for an estimate when
+    /// the plan's limit cut the count short: see `retrieve::estimate`).
+    pub async fn count(&mut self, plan: &Plan) -> Result<(u64, Option<i64>), sqlx::Error> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT count(*), max(x.id) FROM ({}) x", plan.sql));
+        let (n, max): (i64, Option<i64>) = match self {
+            SourceConn::Postgres(tx) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut **tx).await?,
+            SourceConn::Sqlite(conn) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut **conn).await?,
+        };
+        Ok((u64::try_from(n).unwrap_or(0), max))
+    }
+
+    /// The smallest and largest opinion id (two index probes), `None` for an empty source.
+    pub async fn id_range(&mut self) -> Result<Option<(i64, i64)>, sqlx::Error> {
+        let sql = "SELECT (SELECT min(id) FROM opinions), (SELECT max(id) FROM opinions)";
+        let (lo, hi): (Option<i64>, Option<i64>) = match self {
+            SourceConn::Postgres(tx) => sqlx::query_as(sql).fetch_one(&mut **tx).await?,
+            SourceConn::Sqlite(conn) => sqlx::query_as(sql).fetch_one(&mut **conn).await?,
+        };
+        Ok(lo.zip(hi))
+    }
+}
+
+/// The words of an FTS5 paragraph filter (a plan's `paragraph_filter` for SQLite: quoted words,
+/// a prefix followed by `*`, joined by `OR`). Each is alphanumeric (`text::words`).
+fn needles(filter: &str) -> Vec<String> {
+    filter.split('"').skip(1).step_by(2).map(str::to_string).filter(|w| !w.is_empty()).collect()
+}
+
+/// Whether a paragraph may hold one of the words: a superset of "one of its Lexica words equals
+/// (or, for a prefix, starts with) a needle". A Lexica word is the paragraph's letters and digits
+/// lower-cased with apostrophes inside it dropped (`text::words`), so it is a substring of the
+/// paragraph lower-cased without apostrophes. A paragraph this lets through that holds none of
+/// the words only costs the scorer the time to find that out.
+fn holds_any(paragraph: &str, needles: &[String]) -> bool {
+    if needles.is_empty() {
+        return true;
+    }
+    let folded: Vec<u8> = if paragraph.is_ascii() {
+        paragraph.bytes().filter(|b| *b != b'\'').map(|b| b.to_ascii_lowercase()).collect()
+    } else {
+        let s: String =
+            paragraph.chars().filter(|c| *c != '\'' && *c != '\u{2019}').flat_map(char::to_lowercase).collect();
+        s.into_bytes()
+    };
+    needles.iter().any(|n| memchr::memmem::find(&folded, n.as_bytes()).is_some())
 }
 
 /// A row of either backend, read by column position.
@@ -305,5 +464,25 @@ impl AnyRow {
             AnyRow::Pg(r) => read!(&r),
             AnyRow::Sqlite(r) => read!(&r),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paragraph_prefilter_keeps_every_paragraph_with_a_query_word() {
+        let n = needles("body : (\"court\" OR \"courts\" OR \"obj\" *)");
+        assert_eq!(n, vec!["court", "courts", "obj"]);
+        assert!(holds_any("The COURT'S opinion", &n), "court's is the word courts");
+        assert!(holds_any("an Objection", &n));
+        assert!(!holds_any("nothing of the kind here", &n));
+        // Every paragraph whose Lexica words hold a needle is kept (checked on real text).
+        let body = "The court held. Courts differ.\n\nNo match in this one.\n\nAn object lesson.";
+        for p in lexica_query::text::paragraphs(body) {
+            let has = lexica_query::text::words(&p).iter().any(|w| n.iter().any(|x| w.starts_with(x.as_str())));
+            assert!(!has || holds_any(&p, &n), "{p}");
+        }
     }
 }

@@ -24,9 +24,7 @@ use lexica_query::{Concept, WordPattern};
 /// were warm; short enough that a source that hangs does not hold the others back for long.
 pub const STATS_GRACE: Duration = Duration::from_secs(3);
 
-/// Field slots, in tsvector weight order: case name (A), citation (B), court (C), body (D).
-pub const FIELDS: usize = 4;
-pub const BODY: usize = 3;
+pub use lexica_query::bm25f::{BODY, FIELDS};
 
 /// The distinct word patterns of a query's concepts, and which patterns each concept is made of
 /// (a phrase has one per word). Statistics are exchanged per pattern.
@@ -72,6 +70,9 @@ pub struct SourceStats {
     pub df: Vec<u64>,
     /// False for a source without Lexica's statistics tables (an existing firm database).
     pub complete: bool,
+    /// The source holds complete impact-ordered postings (`lexica_postings`), so the fast path
+    /// can serve it (`retrieve.rs`). Not part of the sums.
+    pub postings: bool,
 }
 
 /// The sum of the sources' statistics that every source of a search scores with.
@@ -229,7 +230,13 @@ mod tests {
     use super::*;
 
     fn stats(opinions: u64, df: u64) -> SourceStats {
-        SourceStats { opinions, words: [opinions * 4, 0, opinions * 5, opinions * 1000], df: vec![df], complete: true }
+        SourceStats {
+            opinions,
+            words: [opinions * 4, 0, opinions * 5, opinions * 1000],
+            df: vec![df],
+            complete: true,
+            postings: false,
+        }
     }
 
     #[tokio::test]

@@ -324,9 +324,35 @@ async fn finish_postgres(conn: &mut sqlx::PgConnection, report: &mut DoctorRepor
                     None
                 };
                 push_statistics_check(report, present, counted, n);
+                // Outside a transaction, so a source without the column just answers an error.
+                let per_term: Option<i64> =
+                    sqlx::query_scalar("SELECT postings_per_term::bigint FROM lexica_corpus_stats WHERE id = 1")
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .unwrap_or(None)
+                        .flatten();
+                push_postings_check(report, per_term);
             }
             Err(e) => report.push("rows", CheckStatus::Warning, format!("could not count opinions: {e}")),
         }
+    }
+}
+
+/// The impact-ordered postings (migrations/source-*/0004_postings.sql) the fast path reads.
+fn push_postings_check(report: &mut DoctorReport, per_term: Option<i64>) {
+    match per_term {
+        Some(n) => report.push(
+            "postings",
+            CheckStatus::Ok,
+            format!("each word's {n} best opinions are kept in order: searches matching many opinions stay fast"),
+        ),
+        None => report.push(
+            "postings",
+            CheckStatus::Warning,
+            "the source has no impact-ordered postings (lexica_postings): a search that matches many opinions \
+             reads and ranks every one of them, which slows with the source's size (seconds at 100,000 opinions); \
+             run `lexica ingest FILE --into THIS-SOURCE` once to build them (opinions already loaded are not reloaded)",
+        ),
     }
 }
 
@@ -421,6 +447,13 @@ async fn examine_sqlite(source: &DataSource, url: &SourceUrl, home: &std::path::
                     None
                 };
                 push_statistics_check(report, present, counted, n);
+                let per_term: Option<i64> =
+                    sqlx::query_scalar("SELECT postings_per_term FROM lexica_corpus_stats WHERE id = 1")
+                        .fetch_optional(&mut conn)
+                        .await
+                        .unwrap_or(None)
+                        .flatten();
+                push_postings_check(report, per_term);
             }
             Err(e) => report.push("rows", CheckStatus::Error, format!("could not count opinions: {e}")),
         }

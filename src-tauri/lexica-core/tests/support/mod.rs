@@ -89,6 +89,16 @@ pub async fn opinion_database(admin_url: &str, n: usize) -> String {
     .execute(&mut db)
     .await
     .unwrap();
+    let postings = include_str!("../../../../migrations/source-postgres/0004_postings.sql");
+    sqlx::raw_sql(postings).execute(&mut db).await.unwrap();
+    // Every posting (so few opinions, each term's all), impact 1: what the fast path would read.
+    sqlx::raw_sql(
+        "INSERT INTO lexica_postings SELECT lexeme, 1, id, 1 FROM opinions, unnest(tsvector_to_array(search_vector)) lexeme;
+         UPDATE lexica_corpus_stats SET postings_per_term = 1000;",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
     name
 }
 

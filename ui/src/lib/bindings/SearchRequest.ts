@@ -19,4 +19,9 @@ deadline_ms?: number,
  * Boolean mode: after the exact matches, list the opinions that satisfy all top-level
  * clauses but one (then but two), each naming what it lacks. On unless turned off.
  */
-near_misses?: boolean, };
+near_misses?: boolean, 
+/**
+ * Rank every match of every source, however many (slower on large sources), instead of
+ * the fast path's best candidates (see `retrieve.rs`). Off unless asked for.
+ */
+exhaustive?: boolean, };

@@ -1,0 +1,335 @@
+//! What one execution reads and ranks, once its connection is open: the source's statistics
+//! (reported to the search's exchange), then one of two ways to its top hits, and its match count.
+//!
+//! - **Every match** (the exact path): the plan's statement returns every candidate, all of them
+//!   are checked and scored over their text (`rank.rs`). Used when the matches are few (no
+//!   query word is held by more than [`FAST_PATH_MIN_CANDIDATES`] opinions), when the source has
+//!   no postings (built by an older Lexica, or a firm's own database), and as the fallback.
+//! - **The heads** (the fast path, for many matches): [`super::topk`] orders the opinions named by
+//!   the query terms' highest-impact postings; the best are confirmed with the plan restricted to
+//!   them (`Filters::only_ids`) until [`RESCORE_WINDOW`] exact candidates are found, and only those
+//!   are read and scored exactly. Its cost follows the window, not the matches. It is an
+//!   approximation of ranking every match (RANKING.md, "At scale", has the measured difference);
+//!   when it finds fewer than a page of exact matches while the count says there are more (a
+//!   filter that keeps few of a common word's best opinions), it falls back to every match.
+//!
+//! Match counts: the exact path counts what it confirmed. The fast path counts the plan's rows
+//! up to [`COUNT_LIMIT`] (exact when the plan needs no check; phrases and proximity are left to
+//! the checker there, `Filters::defer_positions`, and the count scaled by the share the checker
+//! kept in the windows) and beyond it estimates from how far into the id range the limit was
+//! reached ([`estimate`]), shown as an estimate.
+
+use std::sync::Arc;
+
+use lexica_query::{Backend, Filters, Plan, WordPattern};
+
+use super::execution::Shared;
+use super::rank::{Counted, RankPlan, Ranked};
+use super::score::Scorer;
+use super::source::{Candidate, SourceConn};
+use super::stats::Reporter;
+use super::topk::{self, ListTerm};
+use super::{Hit, HitSource, MAX_RESULTS, MatchCount};
+use crate::models::DataSource;
+
+/// When no query word is held by more than this many opinions, every match is ranked: reading and
+/// scoring a thousand opinions' text takes about as long as the fast path, and is exact.
+pub const FAST_PATH_MIN_CANDIDATES: u32 = 1_000;
+/// Exact candidates the fast path scores over their text (Elasticsearch's rescore `window_size`):
+/// three pages of results, so the order inside the first page is decided by the exact score.
+pub const RESCORE_WINDOW: usize = 300;
+/// Candidates confirmed per restricted statement.
+const CONFIRM_CHUNK: usize = 300;
+/// Restricted statements at most, before the fast path gives up on filling the window.
+const MAX_CONFIRM_CHUNKS: usize = 8;
+/// Rows counted exactly before the count becomes an estimate (Westlaw counts to 10,000 too).
+pub const COUNT_LIMIT: u32 = 10_000;
+
+/// Stop check: the search was cancelled or ran out of time.
+pub(super) type Stopped = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Why a step of the query did not finish.
+pub(super) enum Step {
+    Read(sqlx::Error),
+    /// The stop signal was seen while ranking (the caller knows which stop it was).
+    Stopped,
+}
+
+impl From<sqlx::Error> for Step {
+    fn from(e: sqlx::Error) -> Step {
+        Step::Read(e)
+    }
+}
+
+/// A source's hits and how many opinions it matched.
+#[derive(Debug)]
+pub(super) struct Retrieved {
+    pub hits: Vec<Hit>,
+    pub matches: Option<MatchCount>,
+}
+
+/// Statistics (reported to the exchange), then the hits by the fast path or every match.
+pub(super) async fn ranked_hits(
+    reads: &mut SourceConn<'_>,
+    backend: Backend,
+    shared: &Shared,
+    source: &DataSource,
+    stopped: Stopped,
+    reporter: &mut Reporter,
+) -> Result<Retrieved, Step> {
+    let own = reads.stats(&shared.patterns).await?;
+    if !own.complete {
+        tracing::info!("this source has no ranking statistics; its opinions are scored without them");
+    }
+    reporter.report(&own);
+    let compile = |filters: &Filters| match backend {
+        Backend::Postgres => lexica_query::postgres::compile(&shared.query, filters),
+        Backend::Sqlite => lexica_query::sqlite::compile(&shared.query, filters),
+    };
+    let plan = compile(&shared.filters);
+    // Many matches are possible only if some query word is common; the statistics say so
+    // without a query (a word held by few opinions has all its postings in its head anyway).
+    let common = own.df.iter().any(|&df| df > u64::from(FAST_PATH_MIN_CANDIDATES));
+    if own.postings && common && !shared.exhaustive {
+        if let Some(found) = heads(reads, &compile, &plan, shared, source, &stopped, reporter).await? {
+            return Ok(found);
+        }
+        tracing::info!("the fast path found too few exact matches; ranking every match");
+    } else if own.complete && !own.postings {
+        tracing::info!("this source has no postings; every match is ranked (run `lexica ingest` into it once)");
+    }
+    every_match(reads, &plan, shared, source, &stopped, reporter).await
+}
+
+/// The exact path: every candidate checked and scored.
+async fn every_match(
+    reads: &mut SourceConn<'_>,
+    plan: &Plan,
+    shared: &Shared,
+    source: &DataSource,
+    stopped: &Stopped,
+    reporter: &mut Reporter,
+) -> Result<Retrieved, Step> {
+    let candidates = reads.candidates(plan).await?;
+    let capped = candidates.len() >= shared.filters.limit as usize;
+    if capped {
+        tracing::warn!(
+            cap = shared.filters.limit,
+            "the candidate cap was reached: the ranking covers the first matches only"
+        );
+    }
+    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
+    let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
+    let global = reporter.exchange().global().await;
+    let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
+    let (ranked, counted) = rank_blocking(shared, plan, scorer, candidates, texts, stopped.clone()).await?;
+    let matches = MatchCount { count: counted.exact as u64, estimated: capped };
+    Ok(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) })
+}
+
+/// The fast path; `None` when it came up short and every match must be ranked instead.
+async fn heads(
+    reads: &mut SourceConn<'_>,
+    compile: &(dyn Fn(&Filters) -> Plan + Sync),
+    plan: &Plan,
+    shared: &Shared,
+    source: &DataSource,
+    stopped: &Stopped,
+    reporter: &mut Reporter,
+) -> Result<Option<Retrieved>, Step> {
+    // The terms whose heads are read: each single-word concept's forms, or a prefix's most
+    // frequent words. A phrase is read through its words (they are scoring concepts of their own).
+    let mut terms: Vec<ListTerm> = Vec::new();
+    for (concept, c) in shared.concepts.iter().enumerate() {
+        let [word] = c.words.as_slice() else { continue };
+        let words = match word {
+            WordPattern::Forms(forms) => forms.clone(),
+            WordPattern::Prefix(p) => reads.prefix_terms(p, topk::PREFIX_TERMS).await?,
+        };
+        for term in words {
+            let t = ListTerm { term, concept };
+            if !terms.contains(&t) {
+                terms.push(t);
+            }
+        }
+    }
+    let names: Vec<String> = terms.iter().map(|t| t.term.clone()).collect();
+    let postings = reads.postings(&names, topk::POSTINGS_READ).await?;
+    let global = reporter.exchange().global().await;
+    let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
+    let order = topk::order(shared.concepts.len(), &terms, &postings, &scorer.idf);
+    tracing::info!(postings = postings.len(), candidates = order.len(), "fast path: ranking the postings' best");
+
+    // Windows of candidates, best first: confirmed in chunks (the plan restricted to them) until
+    // a window holds enough exact candidates, then read and ranked exactly; another window only
+    // while the page of exact matches is not full (the checker turned candidates down).
+    let mut chunks = order.chunks(CONFIRM_CHUNK).enumerate().take(MAX_CONFIRM_CHUNKS).peekable();
+    let mut confirm: Option<Plan> = None;
+    let mut ranked: Vec<Ranked> = Vec::new();
+    let mut counted = Counted::default();
+    while chunks.peek().is_some() {
+        let mut confirmed: Vec<(usize, Candidate)> = Vec::new();
+        let mut exact = 0;
+        for (i, chunk) in chunks.by_ref() {
+            if stopped() {
+                return Err(Step::Stopped);
+            }
+            let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+            let rank_of = |id: i64| i * CONFIRM_CHUNK + ids.iter().position(|x| *x == id).unwrap_or(0);
+            let only = Filters { only_ids: Some(ids.clone()), ..shared.filters.clone() };
+            let restricted = compile(&only);
+            let rows = reads.candidates(&restricted).await?;
+            // What the checker must still confirm is the restricted plan's (it may leave phrases
+            // and proximity to the checker where the full plan tests them in SQL).
+            confirm = Some(restricted);
+            exact += rows.iter().filter(|c| c.flags.iter().all(|&f| f)).count();
+            confirmed.extend(rows.into_iter().map(|c| (rank_of(c.id), c)));
+            if exact >= RESCORE_WINDOW {
+                break;
+            }
+        }
+        // The window: exact candidates first, then near misses, each in first-phase order.
+        confirmed.sort_by_key(|(rank, c)| (c.flags.iter().filter(|&&f| !f).count(), *rank));
+        confirmed.truncate(RESCORE_WINDOW);
+        let window: Vec<Candidate> = confirmed.into_iter().map(|(_, c)| c).collect();
+        let ids: Vec<i64> = window.iter().map(|c| c.id).collect();
+        let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
+        let checks = confirm.as_ref().unwrap_or(plan);
+        let (more, c) = rank_blocking(shared, checks, scorer.clone(), window, texts, stopped.clone()).await?;
+        counted.retrieved_exact += c.retrieved_exact;
+        counted.exact += c.exact;
+        ranked.extend(more);
+        if ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
+            break;
+        }
+    }
+    ranked.sort_by(|a, b| {
+        a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))
+    });
+    ranked.truncate(MAX_RESULTS);
+
+    let counter = Filters { limit: COUNT_LIMIT, near_misses: 0, defer_positions: true, ..shared.filters.clone() };
+    let counter = compile(&counter);
+    let (rows, max_seen) = reads.count(&counter).await?;
+    let matches = if rows < u64::from(COUNT_LIMIT) {
+        // Every row counted; a plan that needs the checker over-counts by what the window's check
+        // turned down.
+        if counter.needs_check {
+            MatchCount { count: rounded(scale(rows, counted)), estimated: true }
+        } else {
+            MatchCount { count: rows, estimated: false }
+        }
+    } else {
+        let range = reads.id_range().await?;
+        MatchCount { count: rounded(scale(estimate(rows, max_seen, range), counted)), estimated: true }
+    };
+    let exact_hits = ranked.iter().filter(|r| r.tier == 0).count();
+    if exact_hits < MAX_RESULTS && matches.count > exact_hits as u64 {
+        return Ok(None);
+    }
+    Ok(Some(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) }))
+}
+
+/// An estimate to two significant digits ("≈ 41,000"): more would claim a precision it has not.
+fn rounded(n: u64) -> u64 {
+    let mut unit = 1;
+    while n / unit >= 100 {
+        unit *= 10;
+    }
+    (n + unit / 2) / unit * unit
+}
+
+/// `rows` less the share the checker turned down in the window (when it checked any).
+fn scale(rows: u64, counted: Counted) -> u64 {
+    if counted.retrieved_exact == 0 {
+        return rows;
+    }
+    let share = counted.exact as f64 / counted.retrieved_exact as f64;
+    (rows as f64 * share).round() as u64
+}
+
+/// Matches estimated from a count cut short at `rows` rows whose largest id was `max_seen`: the
+/// statement reads opinions in storage order, which for a loaded source is close to id order,
+/// so the rows found so far are to all matches as the ids covered are to the whole id range.
+pub(super) fn estimate(rows: u64, max_seen: Option<i64>, range: Option<(i64, i64)>) -> u64 {
+    let (Some(seen), Some((lo, hi))) = (max_seen, range) else { return rows };
+    let covered = (seen - lo + 1).max(1) as f64;
+    let whole = (hi - lo + 1).max(1) as f64;
+    ((rows as f64) * whole / covered).round().max(rows as f64) as u64
+}
+
+/// Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate.
+async fn rank_blocking(
+    shared: &Shared,
+    plan: &Plan,
+    scorer: Scorer,
+    candidates: Vec<Candidate>,
+    texts: super::source::Texts,
+    stopped: Stopped,
+) -> Result<(Vec<Ranked>, Counted), Step> {
+    let (query, plan, conjunction) = (shared.query.clone(), plan.clone(), shared.conjunction.clone());
+    let (concepts, highlight) = (shared.concepts.clone(), shared.highlight.clone());
+    let ranked = tokio::task::spawn_blocking(move || {
+        let r = RankPlan {
+            query: &query,
+            plan: &plan,
+            conjunction: conjunction.as_ref(),
+            concepts: &concepts,
+            scorer: &scorer,
+            highlight: &highlight,
+            limit: MAX_RESULTS,
+        };
+        super::rank::rank(&r, candidates, &texts, &|| stopped())
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "ranking a source's candidates failed");
+        Step::Stopped
+    })?;
+    ranked.ok_or(Step::Stopped)
+}
+
+fn hit(source: &DataSource, r: Ranked) -> Hit {
+    let c = r.candidate;
+    Hit {
+        sources: vec![HitSource { source_id: source.id, source_name: source.name.clone(), opinion_id: c.id }],
+        case_name: c.case_name,
+        citation: c.citation.filter(|x| !x.is_empty()),
+        court: c.court,
+        jurisdiction: c.jurisdiction,
+        decided_on: c.decided_on,
+        docket_number: c.docket_number.filter(|d| !d.is_empty()),
+        snippet: r.snippet,
+        score: r.score,
+        tier: r.tier,
+        missing: r.missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_scale_the_rows_by_the_id_range_covered() {
+        assert_eq!(estimate(10_000, Some(10_000), Some((1, 100_000))), 100_000);
+        assert_eq!(estimate(10_000, Some(100_000), Some((1, 100_000))), 10_000);
+        // Never below what was counted, and nothing to scale by: what was counted.
+        assert_eq!(estimate(10_000, Some(200_000), Some((1, 100_000))), 10_000);
+        assert_eq!(estimate(10_000, None, Some((1, 100_000))), 10_000);
+    }
+
+    #[test]
+    fn estimates_keep_two_significant_digits() {
+        assert_eq!(rounded(41_237), 41_000);
+        assert_eq!(rounded(41_537), 42_000);
+        assert_eq!(rounded(87), 87);
+        assert_eq!(rounded(1_049), 1_000);
+    }
+
+    #[test]
+    fn a_checked_count_loses_what_the_check_turned_down() {
+        assert_eq!(scale(1_000, Counted { retrieved_exact: 200, exact: 50 }), 250);
+        assert_eq!(scale(1_000, Counted::default()), 1_000);
+    }
+}
