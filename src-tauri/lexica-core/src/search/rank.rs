@@ -49,10 +49,7 @@ pub(super) struct Ranked {
 /// What ranking counted besides the hits it kept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Counted {
-    /// Candidates the statement returned as exact (every clause flagged, or any row of a plan
-    /// without clauses), before the checker.
-    pub retrieved_exact: usize,
-    /// Of those, the ones confirmed: exact matches (tier 0), all of them, not only those kept.
+    /// Exact matches confirmed (tier 0), all of them, not only those kept.
     pub exact: usize,
 }
 
@@ -71,9 +68,6 @@ pub(super) fn rank(
     for candidate in candidates {
         if stopped() {
             return None;
-        }
-        if candidate.flags.iter().all(|&f| f) {
-            counted.retrieved_exact += 1;
         }
         let paragraphs: Vec<&str> =
             texts.paragraphs.get(&candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();

@@ -10,14 +10,14 @@
 //!   them (`Filters::only_ids`) until [`RESCORE_WINDOW`] exact candidates are found, and only those
 //!   are read and scored exactly. Its cost follows the window, not the matches. It is an
 //!   approximation of ranking every match (RANKING.md, "At scale", has the measured difference);
-//!   when it finds fewer than a page of exact matches while the count says there are more (a
-//!   filter that keeps few of a common word's best opinions), it falls back to every match.
+//!   when it finds fewer than a page of exact matches while an exact count says there are more,
+//!   it ranks those exact matches (up to a thousand) or every match (more: a filter that keeps
+//!   few of a common word's best opinions).
 //!
 //! Match counts: the exact path counts what it confirmed. The fast path counts the plan's rows
-//! up to [`COUNT_LIMIT`] (exact when the plan needs no check; phrases and proximity are left to
-//! the checker there, `Filters::defer_positions`, and the count scaled by the share the checker
-//! kept in the windows) and beyond it estimates from how far into the id range the limit was
-//! reached ([`estimate`]), shown as an estimate.
+//! up to [`COUNT_LIMIT`] when the query needs no positions, and beyond it estimates from how far
+//! into the id range the limit was reached ([`estimate`]); with phrases or proximity it
+//! estimates from the statistics ([`estimate_from_stats`]). Estimates are shown as such.
 
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ use super::execution::Shared;
 use super::rank::{Counted, RankPlan, Ranked};
 use super::score::Scorer;
 use super::source::{Candidate, SourceConn};
-use super::stats::Reporter;
+use super::stats::{Reporter, SourceStats};
 use super::topk::{self, ListTerm};
 use super::{Hit, HitSource, MAX_RESULTS, MatchCount};
 use crate::models::DataSource;
@@ -42,6 +42,9 @@ pub const RESCORE_WINDOW: usize = 300;
 const CONFIRM_CHUNK: usize = 300;
 /// Restricted statements at most, before the fast path gives up on filling the window.
 const MAX_CONFIRM_CHUNKS: usize = 8;
+/// Windows ranked at most: a query whose exact matches are few and spread (a long conjunction
+/// of common words) would otherwise read window after window of near misses.
+const MAX_WINDOWS: usize = 2;
 /// Rows counted exactly before the count becomes an estimate (Westlaw counts to 10,000 too).
 pub const COUNT_LIMIT: u32 = 10_000;
 
@@ -91,7 +94,7 @@ pub(super) async fn ranked_hits(
     // without a query (a word held by few opinions has all its postings in its head anyway).
     let common = own.df.iter().any(|&df| df > u64::from(FAST_PATH_MIN_CANDIDATES));
     if own.postings && common && !shared.exhaustive {
-        if let Some(found) = heads(reads, &compile, &plan, shared, source, &stopped, reporter).await? {
+        if let Some(found) = heads(reads, &compile, &plan, shared, (source, &own), &stopped, reporter).await? {
             return Ok(found);
         }
         tracing::info!("the fast path found too few exact matches; ranking every match");
@@ -122,7 +125,7 @@ async fn every_match(
     let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
     let global = reporter.exchange().global().await;
     let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
-    let (ranked, counted) = rank_blocking(shared, plan, scorer, candidates, texts, stopped.clone()).await?;
+    let (ranked, counted) = rank_blocking(shared, plan, scorer, candidates, texts, stopped.clone(), true).await?;
     let matches = MatchCount { count: counted.exact as u64, estimated: capped };
     Ok(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) })
 }
@@ -133,7 +136,7 @@ async fn heads(
     compile: &(dyn Fn(&Filters) -> Plan + Sync),
     plan: &Plan,
     shared: &Shared,
-    source: &DataSource,
+    (source, own): (&DataSource, &SourceStats),
     stopped: &Stopped,
     reporter: &mut Reporter,
 ) -> Result<Option<Retrieved>, Step> {
@@ -166,8 +169,9 @@ async fn heads(
     let mut chunks = order.chunks(CONFIRM_CHUNK).enumerate().take(MAX_CONFIRM_CHUNKS).peekable();
     let mut confirm: Option<Plan> = None;
     let mut ranked: Vec<Ranked> = Vec::new();
-    let mut counted = Counted::default();
-    while chunks.peek().is_some() {
+    let mut windows = 0;
+    while chunks.peek().is_some() && windows < MAX_WINDOWS {
+        windows += 1;
         let mut confirmed: Vec<(usize, Candidate)> = Vec::new();
         let mut exact = 0;
         for (i, chunk) in chunks.by_ref() {
@@ -195,9 +199,7 @@ async fn heads(
         let ids: Vec<i64> = window.iter().map(|c| c.id).collect();
         let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
         let checks = confirm.as_ref().unwrap_or(plan);
-        let (more, c) = rank_blocking(shared, checks, scorer.clone(), window, texts, stopped.clone()).await?;
-        counted.retrieved_exact += c.retrieved_exact;
-        counted.exact += c.exact;
+        let (more, _) = rank_blocking(shared, checks, scorer.clone(), window, texts, stopped.clone(), true).await?;
         ranked.extend(more);
         if ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
             break;
@@ -210,22 +212,42 @@ async fn heads(
 
     let counter = Filters { limit: COUNT_LIMIT, near_misses: 0, defer_positions: true, ..shared.filters.clone() };
     let counter = compile(&counter);
-    let (rows, max_seen) = reads.count(&counter).await?;
-    let matches = if rows < u64::from(COUNT_LIMIT) {
-        // Every row counted; a plan that needs the checker over-counts by what the window's check
-        // turned down.
-        if counter.needs_check {
-            MatchCount { count: rounded(scale(rows, counted)), estimated: true }
-        } else {
-            MatchCount { count: rows, estimated: false }
-        }
+    let matches = if counter.needs_check {
+        // Phrases or proximity: counting would mean testing them for every match of their words
+        // (SQLite) or reading every such paragraph (PostgreSQL); the statistics estimate it.
+        MatchCount { count: rounded(estimate_from_stats(shared, own)), estimated: true }
     } else {
-        let range = reads.id_range().await?;
-        MatchCount { count: rounded(scale(estimate(rows, max_seen, range), counted)), estimated: true }
+        let (rows, max_seen) = reads.count(&counter).await?;
+        if rows < u64::from(COUNT_LIMIT) {
+            MatchCount { count: rows, estimated: false }
+        } else {
+            let range = reads.id_range().await?;
+            MatchCount { count: rounded(estimate(rows, max_seen, range)), estimated: true }
+        }
     };
     let exact_hits = ranked.iter().filter(|r| r.tier == 0).count();
     if exact_hits < MAX_RESULTS && matches.count > exact_hits as u64 {
-        return Ok(None);
+        if matches.estimated {
+            // Only an estimate says more exist: keep what the windows found.
+            return Ok(Some(Retrieved {
+                hits: ranked.into_iter().map(|r| hit(source, r)).collect(),
+                matches: Some(matches),
+            }));
+        }
+        if matches.count > u64::from(FAST_PATH_MIN_CANDIDATES) {
+            return Ok(None);
+        }
+        // Few exact matches, some outside the heads (a long conjunction of common words): rank
+        // them all, and keep the windows' near misses after them.
+        let exact_plan = compile(&Filters { near_misses: 0, ..shared.filters.clone() });
+        let candidates = reads.candidates(&exact_plan).await?;
+        let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
+        let texts = reads.texts(&ids, &exact_plan.paragraph_filter, true).await?;
+        let (exact, _) =
+            rank_blocking(shared, &exact_plan, scorer.clone(), candidates, texts, stopped.clone(), false).await?;
+        ranked.retain(|r| r.tier > 0);
+        ranked.splice(0..0, exact);
+        ranked.truncate(MAX_RESULTS);
     }
     Ok(Some(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) }))
 }
@@ -239,13 +261,27 @@ fn rounded(n: u64) -> u64 {
     (n + unit / 2) / unit * unit
 }
 
-/// `rows` less the share the checker turned down in the window (when it checked any).
-fn scale(rows: u64, counted: Counted) -> u64 {
-    if counted.retrieved_exact == 0 {
-        return rows;
+/// Matches estimated from the source's statistics alone: each top-level clause is taken to hold
+/// as often as its most frequent concept (a phrase: its rarest word), clauses independently.
+/// A rough figure, always shown as an estimate.
+fn estimate_from_stats(shared: &Shared, own: &SourceStats) -> u64 {
+    let n = own.opinions as f64;
+    if n == 0.0 {
+        return 0;
     }
-    let share = counted.exact as f64 / counted.retrieved_exact as f64;
-    (rows as f64 * share).round() as u64
+    let clauses: Vec<Vec<lexica_query::Concept>> = match shared.query.conjunction() {
+        Some(j) => j.clauses.iter().map(lexica_query::Query::concepts).collect(),
+        None => vec![shared.query.concepts()],
+    };
+    let share = |w: &WordPattern| {
+        let i = shared.patterns.patterns.iter().position(|p| p == w);
+        i.and_then(|i| own.df.get(i)).map_or(0.0, |&df| (df as f64 / n).min(1.0))
+    };
+    let p: f64 = clauses
+        .iter()
+        .map(|concepts| concepts.iter().map(|c| c.words.iter().map(share).fold(1.0, f64::min)).fold(0.0, f64::max))
+        .product();
+    (n * p).round() as u64
 }
 
 /// Matches estimated from a count cut short at `rows` rows whose largest id was `max_seen`: the
@@ -266,8 +302,11 @@ async fn rank_blocking(
     candidates: Vec<Candidate>,
     texts: super::source::Texts,
     stopped: Stopped,
+    tiers: bool,
 ) -> Result<(Vec<Ranked>, Counted), Step> {
-    let (query, plan, conjunction) = (shared.query.clone(), plan.clone(), shared.conjunction.clone());
+    // Near-miss tiers only for a plan compiled with them (its clause flags).
+    let conjunction = if tiers { shared.conjunction.clone() } else { None };
+    let (query, plan) = (shared.query.clone(), plan.clone());
     let (concepts, highlight) = (shared.concepts.clone(), shared.highlight.clone());
     let ranked = tokio::task::spawn_blocking(move || {
         let r = RankPlan {
@@ -325,11 +364,5 @@ mod tests {
         assert_eq!(rounded(41_537), 42_000);
         assert_eq!(rounded(87), 87);
         assert_eq!(rounded(1_049), 1_000);
-    }
-
-    #[test]
-    fn a_checked_count_loses_what_the_check_turned_down() {
-        assert_eq!(scale(1_000, Counted { retrieved_exact: 200, exact: 50 }), 250);
-        assert_eq!(scale(1_000, Counted::default()), 1_000);
     }
 }
