@@ -93,7 +93,10 @@ pub(super) async fn ranked_hits(
     // Many matches are possible only if some query word is common; the statistics say so
     // without a query (a word held by few opinions has all its postings in its head anyway).
     let common = own.df.iter().any(|&df| df > u64::from(FAST_PATH_MIN_CANDIDATES));
-    if own.postings && common && !shared.exhaustive {
+    // Phrases and proximity: the fast path could not promise every exact match (it can count
+    // them only roughly), so such a query ranks every match, as before.
+    let positions = compile(&Filters { defer_positions: true, ..shared.filters.clone() }).needs_check;
+    if own.postings && common && !positions && !shared.exhaustive {
         if let Some(found) = heads(reads, &compile, &plan, shared, (source, &own), &stopped, reporter).await? {
             return Ok(found);
         }

@@ -246,9 +246,8 @@ impl SourceConn<'_> {
         rows.into_iter().map(|r| r.candidate(plan.clauses.len())).collect()
     }
 
-    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`; an SQLite
-    /// bundle returns all of them, see below), and the opinions' body lengths where the source
-    /// keeps them.
+    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`), and the
+    /// opinions' body lengths where the source keeps them.
     pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
@@ -275,20 +274,16 @@ impl SourceConn<'_> {
                 }
                 SourceConn::Sqlite(conn) => {
                     let ids_json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
-                    // Every paragraph of these opinions, then `filter` applied here: an
-                    // uncorrelated `IN (SELECT rowid FROM paragraphs_fts WHERE … MATCH …)` lists
-                    // the matching paragraphs of the whole bundle first, which for a common word
-                    // is most of it.
-                    let needles = needles(filter);
-                    let paragraphs: Vec<ParagraphRow> = sqlx::query_as(
+                    let paragraphs = sqlx::query_as(
                         "SELECT op.opinion_id, op.body FROM opinion_paragraphs op
                           WHERE op.opinion_id IN (SELECT value FROM json_each(?1))
+                            AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)
                           ORDER BY op.opinion_id, op.paragraph_no",
                     )
                     .bind(&ids_json)
+                    .bind(filter)
                     .fetch_all(&mut **conn)
                     .await?;
-                    let paragraphs = paragraphs.into_iter().filter(|(_, body)| holds_any(body, &needles)).collect();
                     let lengths = if with_lengths {
                         sqlx::query_as(
                             "SELECT opinion_id, body_words FROM opinion_lengths
@@ -406,31 +401,6 @@ impl SourceConn<'_> {
     }
 }
 
-/// The words of an FTS5 paragraph filter (a plan's `paragraph_filter` for SQLite: quoted words,
-/// a prefix followed by `*`, joined by `OR`). Each is alphanumeric (`text::words`).
-fn needles(filter: &str) -> Vec<String> {
-    filter.split('"').skip(1).step_by(2).map(str::to_string).filter(|w| !w.is_empty()).collect()
-}
-
-/// Whether a paragraph may hold one of the words: a superset of "one of its Lexica words equals
-/// (or, for a prefix, starts with) a needle". A Lexica word is the paragraph's letters and digits
-/// lower-cased with apostrophes inside it dropped (`text::words`), so it is a substring of the
-/// paragraph lower-cased without apostrophes. A paragraph this lets through that holds none of
-/// the words only costs the scorer the time to find that out.
-fn holds_any(paragraph: &str, needles: &[String]) -> bool {
-    if needles.is_empty() {
-        return true;
-    }
-    let folded: Vec<u8> = if paragraph.is_ascii() {
-        paragraph.bytes().filter(|b| *b != b'\'').map(|b| b.to_ascii_lowercase()).collect()
-    } else {
-        let s: String =
-            paragraph.chars().filter(|c| *c != '\'' && *c != '\u{2019}').flat_map(char::to_lowercase).collect();
-        s.into_bytes()
-    };
-    needles.iter().any(|n| memchr::memmem::find(&folded, n.as_bytes()).is_some())
-}
-
 /// A row of either backend, read by column position.
 enum AnyRow {
     Pg(sqlx::postgres::PgRow),
@@ -464,25 +434,5 @@ impl AnyRow {
             AnyRow::Pg(r) => read!(&r),
             AnyRow::Sqlite(r) => read!(&r),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_paragraph_prefilter_keeps_every_paragraph_with_a_query_word() {
-        let n = needles("body : (\"court\" OR \"courts\" OR \"obj\" *)");
-        assert_eq!(n, vec!["court", "courts", "obj"]);
-        assert!(holds_any("The COURT'S opinion", &n), "court's is the word courts");
-        assert!(holds_any("an Objection", &n));
-        assert!(!holds_any("nothing of the kind here", &n));
-        // Every paragraph whose Lexica words hold a needle is kept (checked on real text).
-        let body = "The court held. Courts differ.\n\nNo match in this one.\n\nAn object lesson.";
-        for p in lexica_query::text::paragraphs(body) {
-            let has = lexica_query::text::words(&p).iter().any(|w| n.iter().any(|x| w.starts_with(x.as_str())));
-            assert!(!has || holds_any(&p, &n), "{p}");
-        }
     }
 }
