@@ -23,7 +23,8 @@ struct Cli {
     /// The install's home folder (app database, bundles, logs). Default: $LEXICA_HOME, else the OS app-data folder.
     #[arg(long, global = true, value_name = "DIR")]
     home: Option<PathBuf>,
-    /// Act as this user (default: your OS login).
+    /// Act as this user (default: your OS login). Only an administrator of the install (as your
+    /// OS login) may act as someone else; each use is recorded in the log.
     #[arg(long = "as", global = true, value_name = "USER")]
     acting_as: Option<String>,
     /// Print machine-readable JSON instead of tables.

@@ -5,6 +5,25 @@ use ts_rs::TS;
 
 use crate::models::ValidationErrors;
 
+/// Longest error message Lexica stores (search history) or shows (CLI, UI), in characters. A
+/// server's error can quote the statement it refused, megabytes of it; what an admin needs is
+/// the first sentence or two. Longer messages are cut with [`truncate_message`].
+pub const MAX_ERROR_CHARS: usize = 2_000;
+/// What a cut message ends with, so nobody mistakes it for the whole text.
+pub const TRUNCATION_MARK: &str = " … (message shortened)";
+
+/// `message` cut to at most [`MAX_ERROR_CHARS`] characters (the mark included), on a character
+/// boundary; shorter messages are returned unchanged.
+pub fn truncate_message(message: &str) -> String {
+    if message.chars().count() <= MAX_ERROR_CHARS {
+        return message.to_string();
+    }
+    let keep = MAX_ERROR_CHARS - TRUNCATION_MARK.chars().count();
+    let mut out: String = message.chars().take(keep).collect();
+    out.push_str(TRUNCATION_MARK);
+    out
+}
+
 /// Everything that can go wrong in the core. Each message says what happened and what to do,
 /// and none ever contains a password or an unredacted connection URL.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +165,8 @@ impl From<&Error> for ErrorReport {
             }),
             _ => None,
         };
-        ErrorReport { kind: error.kind(), message: error.to_string(), fields, query }
+        // Cut like everything shown: a source's message may quote a huge statement.
+        ErrorReport { kind: error.kind(), message: truncate_message(&error.to_string()), fields, query }
     }
 }
 

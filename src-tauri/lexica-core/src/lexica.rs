@@ -1,6 +1,15 @@
 //! [`Lexica`]: the core's front door. Every action names the user performing it, and every
 //! admin action is refused here for non-admins, so the CLI, the app and any future face obey
 //! the same rules.
+//!
+//! # Who is acting
+//! The acting user is the OS login ([`Lexica::acting_user`] with `None`): the OS has already
+//! authenticated it, and nothing a caller types can change it. Acting as someone else
+//! (`lexica --as USER`) is an administrator's tool and is honoured only when the OS login is
+//! itself an administrator of the install; each use is logged. Admin checks never trust the
+//! `is_admin` of the [`User`] value they are handed: they re-read the user from the app
+//! database, so a value built by a face, or read before another process demoted the user, grants
+//! nothing.
 
 use std::path::PathBuf;
 
@@ -11,12 +20,15 @@ use ts_rs::TS;
 use crate::credentials::{Keychain, Secret};
 use crate::home::Home;
 use crate::models::{DataSource, GrantView, MatchCount, PermissionLevel, Search, SearchExecution, SourceChanges, User};
+use crate::queries::liveness::LivenessLock;
 use crate::sources::doctor::{self, DoctorReport};
 use crate::sources::{SourcePool, SourceRegistry};
 use crate::{Error, Result, db, queries};
 
 /// Most searches `history` returns unless asked otherwise.
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
+/// What [`Lexica::acting_user`] names when a non-administrator asks to act as someone else.
+pub const ACTING_AS_ACTION: &str = "acting as another user (`--as`)";
 
 /// An open install: its home folder and app database. Cheap to clone; share it freely.
 #[derive(Debug, Clone)]
@@ -25,6 +37,9 @@ pub struct Lexica {
     db: SqlitePool,
     keychain: Keychain,
     sources: std::sync::Arc<SourceRegistry>,
+    /// Tells other processes this handle's searches are live (see [`queries::liveness`]); taken
+    /// by [`Lexica::close`], after which nothing this handle started can finish.
+    liveness: std::sync::Arc<std::sync::Mutex<Option<LivenessLock>>>,
 }
 
 /// One past search with what each source did.
@@ -59,8 +74,18 @@ impl Lexica {
     pub async fn open_with_keychain(home: Option<PathBuf>, keychain: Keychain) -> Result<Lexica> {
         let home = Home::resolve(home)?;
         let db = db::open(&home.database_path()).await?;
+        // Taken after `db::open`'s crash recovery, which must not count this new handle as the
+        // owner of anything an earlier, closed handle of this process left unfinished.
+        let liveness = match LivenessLock::acquire(&home.database_path()) {
+            Ok(lock) => lock,
+            Err(e) => {
+                db.close().await;
+                return Err(e);
+            }
+        };
         let sources = std::sync::Arc::new(SourceRegistry::new(home.root().to_path_buf(), keychain.clone()));
-        Ok(Lexica { home, db, keychain, sources })
+        let liveness = std::sync::Arc::new(std::sync::Mutex::new(Some(liveness)));
+        Ok(Lexica { home, db, keychain, sources, liveness })
     }
 
     pub fn home(&self) -> &Home {
@@ -72,26 +97,51 @@ impl Lexica {
         &self.db
     }
 
-    /// Closes every source pool and the database (checkpointing the WAL).
+    /// Closes every source pool and the database (checkpointing the WAL), then gives up this
+    /// handle's liveness lock: whatever it left unfinished is now for crash recovery to close.
     pub async fn close(&self) {
         self.sources.close_all().await;
         self.db.close().await;
+        // A poisoned mutex only means a panic elsewhere while holding it; the lock is still ours.
+        let lock = match self.liveness.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        drop(lock);
     }
 
     pub fn keychain(&self) -> &Keychain {
         &self.keychain
     }
 
-    /// The user an action is performed as: `username`, or the OS login when `None`.
-    pub async fn acting_user(&self, username: Option<&str>) -> Result<User> {
-        let username = username.map_or_else(db::local_username, str::to_string);
-        queries::users::get_by_username(&self.db, &username).await?.ok_or(Error::UnknownUser(username))
+    /// The user an action is performed as: the OS login when `as_user` is `None` (or names the
+    /// OS login itself). Another `as_user` is honoured only when the OS login is an administrator
+    /// of this install, and is logged; otherwise it is refused (see the module docs).
+    pub async fn acting_user(&self, as_user: Option<&str>) -> Result<User> {
+        let login = db::local_username();
+        let me = queries::users::get_by_username(&self.db, &login).await?;
+        let Some(requested) = as_user.filter(|name| *name != login) else {
+            return me.ok_or(Error::UnknownUser(login));
+        };
+        // Self-asserted identity was the hole: `--as root` made anyone an administrator. Only
+        // an administrator (as the OS vouches for them) may act in someone else's name.
+        match me {
+            Some(me) if me.is_admin => {}
+            Some(me) => return Err(Error::NotAdmin { user: me.username, action: ACTING_AS_ACTION }),
+            None => return Err(Error::UnknownUser(login)),
+        }
+        let user = queries::users::get_by_username(&self.db, requested)
+            .await?
+            .ok_or_else(|| Error::UnknownUser(requested.to_string()))?;
+        // `info` reaches the CLI's log file (the audit trail) without cluttering the terminal.
+        tracing::info!(os_login = %login, acting_as = %user.username, "acting as another user (--as)");
+        Ok(user)
     }
 
     // ---- users --------------------------------------------------------------------------
 
     pub async fn list_users(&self, actor: &User) -> Result<Vec<User>> {
-        require_admin(actor, "listing users")?;
+        require_admin_now(&self.db, actor, "listing users").await?;
         queries::users::list(&self.db).await
     }
 
@@ -102,7 +152,7 @@ impl Lexica {
         display_name: Option<&str>,
         is_admin: bool,
     ) -> Result<User> {
-        require_admin(actor, "adding a user")?;
+        require_admin_now(&self.db, actor, "adding a user").await?;
         let user = User::new(username, display_name, is_admin);
         user.validate()?;
         queries::users::insert(&self.db, &user).await?;
@@ -113,8 +163,9 @@ impl Lexica {
     /// Removes a user with their grants and search history. The last administrator cannot be
     /// removed (nobody could manage the install any more), nor can an admin remove themself.
     pub async fn remove_user(&self, actor: &User, username: &str) -> Result<()> {
-        require_admin(actor, "removing a user")?;
         let mut tx = self.db.begin().await?;
+        // Checked inside the transaction that writes, so a demotion cannot slip in between.
+        require_admin_now(&mut *tx, actor, "removing a user").await?;
         let user = find_user(&mut *tx, username).await?;
         if user.id == actor.id {
             return Err(Error::Refused("you cannot remove yourself; ask another administrator".into()));
@@ -131,8 +182,8 @@ impl Lexica {
     }
 
     pub async fn set_admin(&self, actor: &User, username: &str, is_admin: bool) -> Result<User> {
-        require_admin(actor, "changing who is an administrator")?;
         let mut tx = self.db.begin().await?;
+        require_admin_now(&mut *tx, actor, "changing who is an administrator").await?;
         let mut user = find_user(&mut *tx, username).await?;
         if user.is_admin && !is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
             return Err(Error::Refused(format!(
@@ -150,7 +201,7 @@ impl Lexica {
 
     /// Administrators see every source; other users see the sources they hold a grant on.
     pub async fn list_sources(&self, actor: &User) -> Result<Vec<DataSource>> {
-        if actor.is_admin {
+        if is_admin_now(&self.db, actor).await? {
             queries::data_sources::list(&self.db).await
         } else {
             queries::data_sources::list_granted_to(&self.db, actor.id).await
@@ -165,7 +216,9 @@ impl Lexica {
 
     pub async fn get_source(&self, actor: &User, name: &str) -> Result<DataSource> {
         let source = find_source(&self.db, name).await?;
-        if !actor.is_admin && queries::permissions::get(&self.db, actor.id, source.id).await?.is_none() {
+        if !is_admin_now(&self.db, actor).await?
+            && queries::permissions::get(&self.db, actor.id, source.id).await?.is_none()
+        {
             // Same answer as for a missing source: a user learns nothing of sources not shared with them.
             return Err(not_found_source(name));
         }
@@ -173,7 +226,7 @@ impl Lexica {
     }
 
     pub async fn add_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
-        require_admin(actor, "adding a source")?;
+        require_admin_now(&self.db, actor, "adding a source").await?;
         let mut source = DataSource::new(name, "");
         source.apply(changes);
         source.validate()?;
@@ -183,8 +236,8 @@ impl Lexica {
     }
 
     pub async fn edit_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
-        require_admin(actor, "editing a source")?;
         let mut tx = self.db.begin().await?;
+        require_admin_now(&mut *tx, actor, "editing a source").await?;
         let mut source = find_source(&mut *tx, name).await?;
         source.apply(changes);
         source.validate()?;
@@ -206,7 +259,7 @@ impl Lexica {
     /// The password goes first: if the keychain cannot be reached the source stays, rather than
     /// leaving an orphaned secret behind.
     pub async fn remove_source(&self, actor: &User, name: &str) -> Result<DataSource> {
-        require_admin(actor, "removing a source")?;
+        require_admin_now(&self.db, actor, "removing a source").await?;
         let source = find_source(&self.db, name).await?;
         if source.credential_updated_at.is_some() {
             self.keychain.delete_password(source.id).await?;
@@ -219,7 +272,7 @@ impl Lexica {
 
     /// Stores a source's password in the OS keychain. The next search uses it (new pool).
     pub async fn set_source_password(&self, actor: &User, name: &str, password: &Secret) -> Result<DataSource> {
-        require_admin(actor, "setting a source password")?;
+        require_admin_now(&self.db, actor, "setting a source password").await?;
         if password.is_empty() {
             return Err(Error::Refused(
                 "the password is empty; to remove one use `lexica sources clear-password`".into(),
@@ -235,7 +288,7 @@ impl Lexica {
 
     /// Removes a source's password from the OS keychain. Returns whether one was stored.
     pub async fn clear_source_password(&self, actor: &User, name: &str) -> Result<bool> {
-        require_admin(actor, "clearing a source password")?;
+        require_admin_now(&self.db, actor, "clearing a source password").await?;
         let source = find_source(&self.db, name).await?;
         let existed = self.keychain.delete_password(source.id).await?;
         queries::data_sources::stamp_credential(&self.db, source.id).await?;
@@ -257,7 +310,7 @@ impl Lexica {
 
     /// Runs the source doctor on `name` as it is configured now (see [`doctor`]).
     pub async fn test_source(&self, actor: &User, name: &str) -> Result<DoctorReport> {
-        require_admin(actor, "testing a source")?;
+        require_admin_now(&self.db, actor, "testing a source").await?;
         let source = find_source(&self.db, name).await?;
         if let Ok(url) = crate::sources::configured_url(&source) {
             self.sources.materialize_demo(&source, &url).await?;
@@ -286,11 +339,11 @@ impl Lexica {
     /// Administrators see every grant (or one user's); others see only their own.
     pub async fn list_grants(&self, actor: &User, username: Option<&str>) -> Result<Vec<GrantView>> {
         match username {
-            None if actor.is_admin => queries::permissions::list(&self.db).await,
+            None if is_admin_now(&self.db, actor).await? => queries::permissions::list(&self.db).await,
             None => queries::permissions::list_for_user(&self.db, actor.id).await,
             Some(name) if name == actor.username => queries::permissions::list_for_user(&self.db, actor.id).await,
             Some(name) => {
-                require_admin(actor, "listing another user's grants")?;
+                require_admin_now(&self.db, actor, "listing another user's grants").await?;
                 let user = find_user(&self.db, name).await?;
                 queries::permissions::list_for_user(&self.db, user.id).await
             }
@@ -299,7 +352,7 @@ impl Lexica {
 
     /// Grants (or changes) `level` on `source` to `username`. Returns whether anything changed.
     pub async fn grant(&self, actor: &User, username: &str, source: &str, level: PermissionLevel) -> Result<bool> {
-        require_admin(actor, "granting access")?;
+        require_admin_now(&self.db, actor, "granting access").await?;
         let mut tx = self.db.begin().await?;
         let user = find_user(&mut *tx, username).await?;
         let source = find_source(&mut *tx, source).await?;
@@ -311,7 +364,7 @@ impl Lexica {
 
     /// Revokes `username`'s access to `source`. Returns whether a grant existed.
     pub async fn revoke(&self, actor: &User, username: &str, source: &str) -> Result<bool> {
-        require_admin(actor, "revoking access")?;
+        require_admin_now(&self.db, actor, "revoking access").await?;
         let mut tx = self.db.begin().await?;
         let user = find_user(&mut *tx, username).await?;
         let source = find_source(&mut *tx, source).await?;
@@ -327,7 +380,7 @@ impl Lexica {
     /// administrators may ask for everyone's (`all_users`).
     pub async fn history(&self, actor: &User, limit: u32, all_users: bool) -> Result<Vec<SearchRecord>> {
         let searches = if all_users {
-            require_admin(actor, "reading everyone's search history")?;
+            require_admin_now(&self.db, actor, "reading everyone's search history").await?;
             queries::searches::list(&self.db, limit).await?
         } else {
             queries::searches::list_for_user(&self.db, actor.id, limit).await?
@@ -350,8 +403,29 @@ impl Lexica {
     }
 }
 
-pub(crate) fn require_admin(actor: &User, action: &'static str) -> Result<()> {
-    if actor.is_admin { Ok(()) } else { Err(Error::NotAdmin { user: actor.username.clone(), action }) }
+/// Refuses `action` unless `actor` is an administrator *now*, as the app database says: the
+/// `is_admin` of the value handed in is not trusted (a face could build one, or it could predate
+/// another process's `users set-admin --revoke`).
+pub(crate) async fn require_admin_now(
+    db: impl sqlx::SqliteExecutor<'_>,
+    actor: &User,
+    action: &'static str,
+) -> Result<()> {
+    match queries::users::get(db, actor.id).await? {
+        // The name is compared too: a value pairing an admin's id with another name is forged.
+        Some(current) if current.is_admin && current.username == actor.username => Ok(()),
+        Some(current) => Err(Error::NotAdmin { user: current.username, action }),
+        None => Err(Error::UnknownUser(actor.username.clone())),
+    }
+}
+
+/// Whether `actor` is an administrator now, re-read like [`require_admin_now`]; for the reads
+/// whose scope (not permission) depends on it. A user gone from the database is refused.
+pub(crate) async fn is_admin_now(db: impl sqlx::SqliteExecutor<'_>, actor: &User) -> Result<bool> {
+    match queries::users::get(db, actor.id).await? {
+        Some(current) => Ok(current.is_admin && current.username == actor.username),
+        None => Err(Error::UnknownUser(actor.username.clone())),
+    }
 }
 
 pub(crate) async fn find_user(db: impl sqlx::SqliteExecutor<'_>, username: &str) -> Result<User> {

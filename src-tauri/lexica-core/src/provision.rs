@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use ts_rs::TS;
 
-use crate::lexica::require_admin;
+use crate::lexica::require_admin_now;
 use crate::models::{DataSource, PermissionLevel, SourceChanges, User, ValidationErrors, redact_url};
 use crate::{Error, Lexica, Result, queries};
 
@@ -160,7 +160,7 @@ impl Lexica {
     /// Imports a provisioning file's text (see the module docs). With `dry_run`, reports what
     /// would change and writes nothing.
     pub async fn provision_import(&self, actor: &User, text: &str, prune: bool, dry_run: bool) -> Result<ImportReport> {
-        require_admin(actor, "importing a provisioning file")?;
+        require_admin_now(self.db(), actor, "importing a provisioning file").await?;
         let file = parse(text)?;
         let mut problems = Problems::default();
         let line = |offset: usize| line_of(text, offset);
@@ -363,7 +363,7 @@ impl Lexica {
     /// Writes the install's users, sources and grants as a provisioning file. It holds no
     /// secret: the app database has none, and URLs are passed through redaction regardless.
     pub async fn provision_export(&self, actor: &User) -> Result<String> {
-        require_admin(actor, "exporting a provisioning file")?;
+        require_admin_now(self.db(), actor, "exporting a provisioning file").await?;
         let mut out = FileOut::default();
         for u in queries::users::list(self.db()).await? {
             out.users.push(UserEntry { username: u.username, display_name: u.display_name, admin: Some(u.is_admin) });

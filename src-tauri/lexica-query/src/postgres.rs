@@ -4,10 +4,52 @@
 //! Every tsquery is a bind value cast with `::tsquery` (no parsing config, no stemming): its
 //! lexemes come from [`crate::text::words`], so they are alphanumeric and quoted, and cannot
 //! change the tsquery's structure.
+//!
+//! # Size
+//! Only proximity multiplies: `x /n y` becomes one `<d>` alternative per distance, and each
+//! alternative repeats both operands whole. Each expansion is budgeted by the bytes it would
+//! really take ([`MAX_PROXIMITY_TSQUERY_BYTES`], and [`MAX_PLAN_PROXIMITY_BYTES`] for all of a
+//! query's together), not only by its count of alternatives: 60 OR'd words on each side of a
+//! `/255` are 510 alternatives (within [`MAX_COMPILED_ALTERNATIVES`]) but megabytes of text,
+//! which PostgreSQL refuses. Over budget, the proximity is retrieved as "both sides in the same
+//! paragraph" and the exact checker decides, like every other inexact part. Lexemes are cut to
+//! [`MAX_LEXEME_BYTES`], PostgreSQL's own limit.
 
 use crate::MAX_COMPILED_ALTERNATIVES;
 use crate::ast::{Field, Node, Query, Within};
 use crate::plan::{self, Backend, BindValue, ClausePlan, Ctx, Filters, Plan, Polarity, Token};
+
+/// Most bytes one proximity's `<d>` expansion may take before it falls back to "same paragraph"
+/// plus the exact check. PostgreSQL refuses a tsquery whose operand text passes 1 MiB (and every
+/// candidate paragraph is tested against the whole expansion); 64 KiB keeps `a /255 b` with a
+/// few forms on each side compiled exactly (about 10 KB) while refusing the multiplication of
+/// long OR lists by long distances.
+pub const MAX_PROXIMITY_TSQUERY_BYTES: usize = 64 * 1024;
+/// Most bytes all of one query's proximity expansions may take together: a query may hold many
+/// proximities, each within [`MAX_PROXIMITY_TSQUERY_BYTES`]; past this total the later ones fall
+/// back. Keeps the whole statement (SQL and binds) a few hundred kilobytes at most.
+pub const MAX_PLAN_PROXIMITY_BYTES: usize = 256 * 1024;
+/// Longest lexeme PostgreSQL accepts in a tsquery, in bytes (its `MAXSTRLEN`; a longer word is
+/// refused with "word is too long in tsquery", and is never in a tsvector either). A longer
+/// query word is cut to it, at a character boundary, and the plan is marked for the exact check.
+pub const MAX_LEXEME_BYTES: usize = 2_047;
+
+/// What is left of [`MAX_PLAN_PROXIMITY_BYTES`] while one query compiles.
+struct Budget {
+    left: usize,
+}
+
+/// `text` cut to at most [`MAX_LEXEME_BYTES`] bytes at a character boundary.
+fn capped(text: &str) -> &str {
+    if text.len() <= MAX_LEXEME_BYTES {
+        return text;
+    }
+    let mut end = MAX_LEXEME_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// The tsvector weight of a field (`None` = body).
 fn weight(field: Option<Field>) -> char {
@@ -20,7 +62,7 @@ fn weight(field: Option<Field>) -> char {
 }
 
 fn lexeme(t: &Token, weight: Option<char>) -> String {
-    let mut s = format!("'{}'", t.text);
+    let mut s = format!("'{}'", capped(&t.text));
     if t.prefix || weight.is_some() {
         s.push(':');
         if t.prefix {
@@ -44,6 +86,13 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     // Restricted plans keep their paragraph conditions: for a few hundred given opinions
     // PostgreSQL tests them row by row through the opinion_id index.
     c.defer_positions = filters.defer_positions;
+    let mut budget = Budget { left: MAX_PLAN_PROXIMITY_BYTES };
+    if plan::node_tokens(&query.root).iter().any(|t| t.text.len() > MAX_LEXEME_BYTES) {
+        // A cut word could match a (2,047-byte) word it is not; the checker compares whole words.
+        c.inexact(format!(
+            "a word longer than {MAX_LEXEME_BYTES} bytes is retrieved by its first {MAX_LEXEME_BYTES}, then checked"
+        ));
+    }
     let mut toks = Vec::new();
     plan::positive_tokens(&query.root, None, &mut toks);
     let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, Some(weight(*f)))).collect();
@@ -55,7 +104,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     let mut exclusion_needs_check = false;
     let sql = match conjunction {
         None => {
-            let cond = document(&mut c, &query.root, Polarity::Include);
+            let cond = document(&mut c, &mut budget, &query.root, Polarity::Include);
             let filters_sql = c.filter_conditions(query.date, filters);
             let limit = c.bind(BindValue::Int(i64::from(filters.limit)));
             format!(
@@ -66,14 +115,14 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
             let mut flags = Vec::new();
             for (i, clause) in j.clauses.iter().enumerate() {
                 let before = c.inexact_parts;
-                let cond = document(&mut c, &clause.root, Polarity::Include);
+                let cond = document(&mut c, &mut budget, &clause.root, Polarity::Include);
                 clauses.push(ClausePlan { label: clause.root.to_string(), needs_check: c.inexact_parts > before });
                 flags.push(format!("({cond})::int AS c{}", i + 1));
             }
             let exclude = match &j.exclude {
                 Some(x) => {
                     let before = c.inexact_parts;
-                    let cond = document(&mut c, &x.root, Polarity::Exclude);
+                    let cond = document(&mut c, &mut budget, &x.root, Polarity::Exclude);
                     exclusion_needs_check = c.inexact_parts > before;
                     format!(" AND NOT {cond}")
                 }
@@ -105,7 +154,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
 }
 
 /// An opinion-level SQL condition.
-fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
+fn document(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> String {
     if plan::document_level(n) {
         let q = document_query(n, None);
         let p = c.bind(BindValue::Text(q));
@@ -114,17 +163,17 @@ fn document(c: &mut Ctx, n: &Node, pol: Polarity) -> String {
     match n {
         Node::And(children) | Node::Or(children) => {
             let sep = if matches!(n, Node::And(_)) { " AND " } else { " OR " };
-            let parts: Vec<String> = children.iter().map(|x| document(c, x, pol)).collect();
+            let parts: Vec<String> = children.iter().map(|x| document(c, budget, x, pol)).collect();
             format!("({})", parts.join(sep))
         }
         Node::Not { include, exclude } => {
-            let a = document(c, include, pol);
-            let b = document(c, exclude, pol.flip());
+            let a = document(c, budget, include, pol);
+            let b = document(c, budget, exclude, pol.flip());
             format!("({a} AND NOT {b})")
         }
         _ if c.defer_positions => c.deferred(pol).to_string(),
         _ => {
-            let (q, exact) = paragraph_query(c, n);
+            let (q, exact) = paragraph_query(c, budget, n);
             if !exact && pol == Polarity::Exclude {
                 // An inexact exclusion would drop true matches: exclude nothing here and let
                 // the checker exclude exactly.
@@ -163,21 +212,39 @@ fn document_query(n: &Node, field: Option<Field>) -> String {
 }
 
 /// A tsquery on `opinion_paragraphs.search_vector`, and whether it is exact.
-fn paragraph_query(c: &mut Ctx, n: &Node) -> (String, bool) {
+fn paragraph_query(c: &mut Ctx, budget: &mut Budget, n: &Node) -> (String, bool) {
     match n {
         Node::Term(_) | Node::Phrase(_) => (presence(n), true),
         Node::Or(ch) => {
-            let parts: Vec<(String, bool)> = ch.iter().map(|x| paragraph_query(c, x)).collect();
+            let parts: Vec<(String, bool)> = ch.iter().map(|x| paragraph_query(c, budget, x)).collect();
             let exact = parts.iter().all(|p| p.1);
             let q: Vec<String> = parts.into_iter().map(|p| p.0).collect();
             (format!("({})", q.join(" | ")), exact)
         }
-        Node::Near { left, right, within } => near(c, left, right, *within),
+        Node::Near { left, right, within } => near(c, budget, left, right, *within),
         _ => (presence(n), false),
     }
 }
 
-fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
+/// The exact length of `(a <1> b | b <1> a | … )` for every pair of groups and every distance up
+/// to `n`, computed before anything is built.
+fn expansion_bytes(gl: &[String], gr: &[String], n: u32, ordered: bool) -> usize {
+    // "<d>" is 2 bytes plus d's digits; each alternative is `a <d> b` (two spaces).
+    let distance_bytes: usize = (1..=n).map(|d| 4 + d.to_string().len()).sum();
+    let per_side = if ordered { 1 } else { 2 };
+    let mut total = 0usize;
+    let mut alternatives = 0usize;
+    for a in gl {
+        for b in gr {
+            total = total.saturating_add(per_side * (n as usize * (a.len() + b.len()) + distance_bytes));
+            alternatives += per_side * n as usize;
+        }
+    }
+    // " | " between alternatives, and the parentheses around them.
+    total.saturating_add(3 * alternatives.saturating_sub(1) + 2)
+}
+
+fn near(c: &mut Ctx, budget: &mut Budget, l: &Node, r: &Node, within: Within) -> (String, bool) {
     let both = format!("({} & {})", presence(l), presence(r));
     if !plan::is_flat(l) || !plan::is_flat(r) {
         c.inexact(format!("nested proximity `{within}` is checked after retrieval"));
@@ -202,6 +269,15 @@ fn near(c: &mut Ctx, l: &Node, r: &Node, within: Within) -> (String, bool) {
                 ));
                 return (both, false);
             }
+            let bytes = expansion_bytes(&gl, &gr, n, ordered);
+            if bytes > MAX_PROXIMITY_TSQUERY_BYTES.min(budget.left) {
+                c.inexact(format!(
+                    "`{within}` would need a {} KB tsquery; same paragraph is retrieved, then checked",
+                    bytes.div_ceil(1024)
+                ));
+                return (both, false);
+            }
+            budget.left -= bytes;
             // `x <d> y`: y starts exactly d positions after x ends; "within n" is d = 1..=n.
             let mut alts = Vec::with_capacity(count);
             for a in &gl {

@@ -2,14 +2,47 @@
 //!
 //! Parsed by the `url` crate, never by hand. A URL that carries a password is refused: the
 //! password belongs in the OS keychain, keyed by the source's id. Nothing here ever echoes the
-//! raw input back, because a malformed URL may still contain a secret.
+//! raw input back, nor any parameter's value, because a malformed URL may still contain a secret.
+//!
+//! A PostgreSQL URL may carry only the parameters in [`ALLOWED_PARAMS`] (TLS settings). Everything
+//! else is refused rather than ignored or passed on: a secret under any spelling (`PASSWORD=`,
+//! `sslpassword=`, `api_token=` …), and any parameter that would override what the URL itself says
+//! and what Lexica validated and shows (`host=`, `dbname=`, `user=`, `options=` …). The accepted
+//! ones reach the driver through its option builder ([`crate::sources::connect`]), never as text.
 
 use std::fmt;
 
 use url::Url;
 
-/// Query parameters that carry secrets in libpq-style URLs.
-const SECRET_PARAMS: &[&str] = &["password", "sslpassword"];
+/// The query parameters a PostgreSQL source URL may carry, all about TLS: `sslmode` (one of
+/// [`SSL_MODES`]), `sslrootcert` (the CA certificate file), `sslcert` and `sslkey` (a client
+/// certificate and its key, both file paths). Kept short on purpose: each one is applied by hand
+/// through the driver's builder, and nothing else has a use in a read-only search connection.
+pub const ALLOWED_PARAMS: &[&str] = &["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+/// Parameters that would override what the URL's authority and path say (libpq and sqlx honour
+/// them), or the session settings Lexica imposes (`options`, `application_name`).
+const OVERRIDE_PARAMS: &[&str] =
+    &["host", "hostaddr", "port", "dbname", "user", "options", "application_name", "service", "passfile"];
+
+/// Words that make a parameter name look like it carries a secret, compared case-insensitively.
+/// `sslkey` contains `key` but names a file, and is allowed by name before this is consulted.
+const SECRET_WORDS: &[&str] = &["pass", "secret", "token", "key", "auth", "credential"];
+
+/// Whether a query parameter's name looks like it carries a secret (case-insensitive).
+pub fn is_secret_param(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower != "sslkey" && SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// A parameter name safe to quote back: short and plain. Anything else is described, not quoted
+/// (someone may have pasted a secret where a name goes).
+fn quotable(name: &str) -> Option<&str> {
+    let plain = !name.is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '[' || c == ']');
+    (plain && !is_secret_param(name)).then_some(name)
+}
 
 /// The `sslmode` values libpq (and sqlx) accept.
 pub const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -37,7 +70,7 @@ impl SourceUrl {
         })?;
         match url.scheme() {
             "postgres" | "postgresql" => {
-                if url.password().is_some() || url.query_pairs().any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref())) {
+                if url.password().is_some() || url.query_pairs().any(|(k, _)| is_secret_param(&k)) {
                     return Err("contains a password; remove it from the URL and store it in the OS keychain with `lexica sources set-password NAME`".into());
                 }
                 if url.host_str().is_none_or(str::is_empty) {
@@ -46,11 +79,16 @@ impl SourceUrl {
                 if url.path().trim_start_matches('/').is_empty() {
                     return Err("names no database; expected postgres://USER@HOST:PORT/DATABASE".into());
                 }
-                for (key, value) in url.query_pairs() {
-                    if key == "sslmode" && !SSL_MODES.contains(&value.as_ref()) {
-                        return Err(format!("has sslmode={value}; use one of {}", SSL_MODES.join(", ")));
+                if url.fragment().is_some() {
+                    return Err("has a `#…` part, which a database URL cannot use; remove it".into());
+                }
+                // The user and database are handed to the driver decoded; refuse what cannot be.
+                for (part, text) in [("user name", url.username()), ("database name", url.path())] {
+                    if percent_decode(text).is_none() {
+                        return Err(format!("has a {part} that is not valid percent-encoded UTF-8"));
                     }
                 }
+                check_params(&url)?;
                 Ok(SourceUrl::Postgres(url))
             }
             "sqlite" => {
@@ -71,6 +109,58 @@ impl SourceUrl {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, SourceUrl::Sqlite(_))
     }
+}
+
+/// Refuses every parameter but [`ALLOWED_PARAMS`], each at most once, with a valid value. No
+/// message quotes a value.
+fn check_params(url: &Url) -> Result<(), String> {
+    let allowed = ALLOWED_PARAMS.join(", ");
+    let mut seen: Vec<String> = Vec::new();
+    for (key, value) in url.query_pairs() {
+        let key = key.as_ref();
+        if OVERRIDE_PARAMS.contains(&key) || key.starts_with("options[") {
+            return Err(format!(
+                "has a `{key}=` parameter, which would override the URL's own host, port, database, user or \
+                 Lexica's session settings; put the host, port, user and database in the URL itself \
+                 (postgres://USER@HOST:PORT/DATABASE) and use only {allowed} as parameters"
+            ));
+        }
+        if !ALLOWED_PARAMS.contains(&key) {
+            let named = quotable(key).map_or_else(|| "an unsupported parameter".to_string(), |k| format!("`{k}=`"));
+            return Err(format!("has {named}; Lexica accepts only these parameters (lower case): {allowed}"));
+        }
+        if seen.iter().any(|s| s == key) {
+            return Err(format!("sets `{key}=` twice; keep one"));
+        }
+        seen.push(key.to_string());
+        if value.trim().is_empty() {
+            return Err(format!("has an empty `{key}=`; give a value or remove the parameter"));
+        }
+        if key == "sslmode" && !SSL_MODES.contains(&value.as_ref()) {
+            // The value is not a secret by construction (the key is `sslmode`), but it is not
+            // quoted either: an unknown value is simply wrong, and the choices say what is right.
+            return Err(format!("has an unknown sslmode; use one of {}", SSL_MODES.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Decodes `%XX` escapes into UTF-8 text; `None` for a bad escape or invalid UTF-8.
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok())?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The canonical text stored in the app database (never contains a password).
@@ -100,15 +190,21 @@ pub fn redact_url(input: &str) -> String {
         // set_password only fails for URLs that cannot have one, which cannot carry a password.
         let _ = url.set_password(Some("***"));
     }
-    if url.query_pairs().any(|(k, _)| SECRET_PARAMS.contains(&k.as_ref())) {
+    // Every value but an allowed parameter's is hidden: an unknown parameter may be a secret
+    // under a name nobody foresaw (stored URLs from before the allow-list can carry them).
+    let hide = |k: &str| !ALLOWED_PARAMS.contains(&k) || is_secret_param(k);
+    if url.query_pairs().any(|(k, _)| hide(&k)) {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if SECRET_PARAMS.contains(&k.as_ref()) { "***".to_string() } else { v.into_owned() };
+                let v = if hide(&k) { "***".to_string() } else { v.into_owned() };
                 (k.into_owned(), v)
             })
             .collect();
         url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some("***"));
     }
     url.to_string()
 }
@@ -144,7 +240,62 @@ mod tests {
         assert!(SourceUrl::parse("postgres:///db").unwrap_err().contains("no host"));
         assert!(SourceUrl::parse("postgres://h").unwrap_err().contains("no database"));
         assert!(SourceUrl::parse("postgres://h/db?sslmode=bogus").unwrap_err().contains("sslmode"));
+        assert!(!SourceUrl::parse("postgres://h/db?sslmode=bogus").unwrap_err().contains("bogus"));
         assert!(SourceUrl::parse("sqlite:").unwrap_err().contains("bundle file"));
+    }
+
+    #[test]
+    fn refuses_secrets_under_any_spelling_without_echoing_them() {
+        for key in [
+            "PASSWORD",
+            "Password",
+            "SSLPASSWORD",
+            "sslPassword",
+            "passwd",
+            "pass",
+            "db_secret",
+            "api_token",
+            "AccessKey",
+            "private_key",
+            "SSLKEY_PASSWORD",
+        ] {
+            let err = SourceUrl::parse(&format!("postgres://u@h/db?{key}=hunter2")).unwrap_err();
+            assert!(err.contains("password"), "{key}: {err}");
+            assert!(!err.contains("hunter2"), "{key}: {err}");
+            assert!(!err.contains(&format!("{key}=")), "{key}: a secret-looking name is not quoted either: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_parameters_that_override_the_url_and_unknown_ones() {
+        for key in
+            ["host", "hostaddr", "port", "dbname", "user", "options", "options[statement_timeout]", "application_name"]
+        {
+            let err = SourceUrl::parse(&format!("postgres://u@h/db?{key}=evil-value")).unwrap_err();
+            assert!(err.contains("override"), "{key}: {err}");
+            assert!(!err.contains("evil-value"), "{key}: {err}");
+        }
+        for url in [
+            "postgres://u@h/db?connect_timeout=5",
+            "postgres://u@h/db?SSLMODE=disable",
+            "postgres://u@h/db?statement-cache-capacity=1",
+        ] {
+            let err = SourceUrl::parse(url).unwrap_err();
+            assert!(err.contains("accepts only") && err.contains("sslmode, sslrootcert, sslcert, sslkey"), "{err}");
+        }
+        // A name that is not plain is described, not quoted.
+        let err = SourceUrl::parse("postgres://u@h/db?hunter2%20hunter2=x").unwrap_err();
+        assert!(err.contains("an unsupported parameter") && !err.contains("hunter2"), "{err}");
+        assert!(SourceUrl::parse("postgres://u@h/db?sslmode=require&sslmode=disable").unwrap_err().contains("twice"));
+        assert!(SourceUrl::parse("postgres://u@h/db?sslrootcert=").unwrap_err().contains("empty"));
+        assert!(SourceUrl::parse("postgres://u@h/db#hunter2").unwrap_err().contains("`#…`"));
+    }
+
+    #[test]
+    fn accepts_the_tls_parameters() {
+        let url = "postgres://u@h:5433/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&sslcert=/c.pem&sslkey=/k.pem";
+        assert!(matches!(SourceUrl::parse(url), Ok(SourceUrl::Postgres(_))));
+        assert!(!is_secret_param("sslkey") && is_secret_param("SSLKEY_PASS") && is_secret_param("Token"));
     }
 
     #[test]
@@ -153,5 +304,11 @@ mod tests {
         assert!(!redact_url("postgres://u@h/db?password=hunter2&sslmode=require").contains("hunter2"));
         assert_eq!(redact_url("::hunter2::"), "<unparseable URL hidden>");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        // Any spelling, and any parameter Lexica does not use (stored before the allow-list).
+        let shown = redact_url("postgres://u@h/db?PASSWORD=hunter2&weird=hunter3&sslmode=require");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("hunter3") && shown.contains("sslmode=require"),
+            "{shown}"
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! One module per app-database table. Every module uses the same verbs: `get…` (one row or
 //! `None`), `list…`, `insert`/`update`/`upsert`, `delete…`. Cascades are spelled out on the
 //! delete that causes them. Authorization is not checked here; see [`crate::Lexica`].
+//! [`liveness`] is the part of `search_executions` kept beside the database: which processes
+//! that own running executions are still alive.
 
 pub mod data_sources;
+pub mod liveness;
 pub mod permissions;
 pub mod search_executions;
 pub mod searches;

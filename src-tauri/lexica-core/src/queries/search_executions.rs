@@ -1,13 +1,25 @@
 //! `search_executions`.
 
-use chrono::Utc;
-use sqlx::SqliteExecutor;
+use std::time::Duration;
 
+use chrono::Utc;
+use sqlx::{SqliteExecutor, SqlitePool};
+
+use super::liveness;
 use crate::models::{ExecutionId, ExecutionOutcome, ExecutionStatus, SearchExecution, SearchId, SourceId};
 use crate::{Error, Result};
 
 /// What an execution left `pending` or `running` by a crash is closed with at the next start.
 pub const INTERRUPTED_MESSAGE: &str = "interrupted: Lexica stopped before this source answered; run the search again";
+/// Longest error message stored with an execution, in characters (a PostgreSQL error can quote a
+/// whole generated statement: megabytes in the history and the UI). Longer ones are cut.
+pub const MAX_STORED_ERROR_CHARS: usize = crate::error::MAX_ERROR_CHARS;
+/// Tries at writing an execution's final state: the first, then retries while the app database
+/// is busy beyond its own busy timeout (another process holding a long write), so a finished
+/// search's outcome is not lost to a moment's contention.
+pub const FINAL_WRITE_ATTEMPTS: u32 = 4;
+/// Wait before the first retry of a final-state write; doubled for each further one.
+const FINAL_WRITE_BACKOFF: Duration = Duration::from_millis(200);
 
 pub async fn get(db: impl SqliteExecutor<'_>, id: ExecutionId) -> Result<Option<SearchExecution>> {
     Ok(sqlx::query_as("SELECT * FROM search_executions WHERE id = ?").bind(id).fetch_optional(db).await?)
@@ -39,13 +51,18 @@ pub async fn insert_pending(
         completed_at: None,
         created_at: Utc::now(),
     };
+    // Stamped with this process as its owner, so crash recovery in another process leaves it be
+    // while this process lives (see [`liveness`]).
     sqlx::query(
-        "INSERT INTO search_executions (id, search_id, data_source_id, status, created_at) VALUES (?, ?, ?, 'pending', ?)",
+        "INSERT INTO search_executions (id, search_id, data_source_id, status, created_at, owner_id, owner_pid)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?)",
     )
     .bind(execution.id)
     .bind(search)
     .bind(source)
     .bind(execution.created_at)
+    .bind(liveness::process_owner_id())
+    .bind(i64::from(std::process::id()))
     .execute(db)
     .await?;
     Ok(execution)
@@ -55,13 +72,58 @@ pub async fn insert_pending(
 /// [`ExecutionStatus::can_become`]): the `WHERE status IN (…)` makes a racing second move
 /// (say, a cancel arriving as the source completes) lose cleanly instead of overwriting.
 /// Entering `running` stamps `started_at`; entering a final state stamps `completed_at`. The
-/// outcome's values are written only when given (`None` keeps what is stored).
+/// outcome's values are written only when given (`None` keeps what is stored); an error message
+/// is cut to [`MAX_STORED_ERROR_CHARS`].
+///
+/// A final state is never silently lost: a busy database is retried ([`FINAL_WRITE_ATTEMPTS`]),
+/// and an execution that crash recovery closed as interrupted while it was in fact running (by
+/// a Lexica from before owners were recorded, say) gets its real outcome back. Anything else
+/// that matched no row is an error for the caller to report.
 pub async fn transition(
-    db: impl SqliteExecutor<'_>,
+    db: &SqlitePool,
     id: ExecutionId,
     to: ExecutionStatus,
     outcome: &ExecutionOutcome,
 ) -> Result<()> {
+    let outcome = ExecutionOutcome {
+        error_message: outcome.error_message.as_deref().map(crate::error::truncate_message),
+        ..outcome.clone()
+    };
+    let attempts = if to.is_final() { FINAL_WRITE_ATTEMPTS } else { 1 };
+    let mut wait = FINAL_WRITE_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match transition_once(db, id, to, &outcome).await {
+            Err(Error::Database(e)) if attempt < attempts && is_busy(&e) => {
+                tracing::warn!(execution_id = %id, to = %to, attempt, "app database busy; retrying the execution's final state");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+            Ok(true) => return Ok(()),
+            Ok(false) if to.is_final() && restore_interrupted(db, id, to, &outcome).await? => {
+                tracing::warn!(execution_id = %id, to = %to, "an execution closed as interrupted while it ran got its real outcome back");
+                return Ok(());
+            }
+            Ok(false) => {
+                let from = ExecutionStatus::predecessors(to);
+                return Err(Error::Refused(format!(
+                    "execution {id} cannot move to `{to}`: it is not in {}",
+                    from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One try of [`transition`]: whether a row moved.
+async fn transition_once(
+    db: &SqlitePool,
+    id: ExecutionId,
+    to: ExecutionStatus,
+    outcome: &ExecutionOutcome,
+) -> Result<bool> {
     // The allowed predecessors, as the (at most two) status literals the statement binds.
     let from = ExecutionStatus::predecessors(to);
     let (a, b) = match from.as_slice() {
@@ -95,27 +157,92 @@ pub async fn transition(
     .bind(outcome.matches.map(|m| m.estimated))
     .execute(db)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::Refused(format!(
-            "execution {id} cannot move to `{to}`: it is not in {}",
-            from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ")
-        )));
-    }
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
-/// Closes every execution a crash left `pending` or `running` as `failed` ("interrupted").
-/// Runs at start, before any search can begin, so no live execution is touched.
-pub async fn close_interrupted(db: impl SqliteExecutor<'_>) -> Result<u64> {
+/// Writes the real final state over an "interrupted" close of this process's own execution.
+/// Whoever closed it believed its process gone; the process is evidently alive and knows how the
+/// execution ended, which is what the history must say. The error is replaced, not kept.
+async fn restore_interrupted(
+    db: &SqlitePool,
+    id: ExecutionId,
+    to: ExecutionStatus,
+    outcome: &ExecutionOutcome,
+) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE search_executions SET status = 'failed', error_message = ?, completed_at = ?
-         WHERE status IN ('pending', 'running')",
+        "UPDATE search_executions
+         SET status = ?1, completed_at = ?2, error_message = ?3,
+             results_count = coalesce(?4, results_count),
+             execution_time_ms = coalesce(?5, execution_time_ms),
+             match_count = ?6, match_count_estimated = ?7
+         WHERE id = ?8 AND status = 'failed' AND error_message = ?9 AND owner_id = ?10",
     )
-    .bind(INTERRUPTED_MESSAGE)
+    .bind(to)
     .bind(Utc::now())
+    .bind(&outcome.error_message)
+    .bind(outcome.results_count)
+    .bind(outcome.execution_time_ms)
+    .bind(outcome.matches.map(|m| i64::try_from(m.count).unwrap_or(i64::MAX)))
+    .bind(outcome.matches.map(|m| m.estimated))
+    .bind(id)
+    .bind(INTERRUPTED_MESSAGE)
+    .bind(liveness::process_owner_id())
     .execute(db)
     .await?;
-    Ok(done.rows_affected())
+    Ok(done.rows_affected() > 0)
+}
+
+/// SQLite's "database is locked/busy" (primary code 5 or 6, with extended codes above 255).
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|code| matches!(code & 0xff, 5 | 6))
+        }
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// Closes, as `failed` ("interrupted"), the executions left `pending` or `running` by processes
+/// that are gone: those whose owner holds no lock file any more (see [`liveness`]), and those
+/// with no owner (written before owners were recorded). Executions of live processes (a search
+/// running in the app while the CLI opens the install, say) are left alone. Runs at every open.
+pub async fn close_interrupted(db: &SqlitePool) -> Result<u64> {
+    let owners: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT DISTINCT owner_id FROM search_executions WHERE status IN ('pending', 'running')")
+            .fetch_all(db)
+            .await?;
+    if owners.is_empty() {
+        return Ok(0);
+    }
+    // The lock files sit beside the database file, which SQLite names itself: nothing else needs
+    // to be told where the install is.
+    let database: Option<String> =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").fetch_optional(db).await?;
+    let alive = match database.filter(|f| !f.is_empty()) {
+        Some(file) => {
+            let path = std::path::PathBuf::from(file);
+            tokio::task::spawn_blocking(move || liveness::live_owners(&path))
+                .await
+                .map_err(|e| Error::Refused(format!("could not check which searches are still running ({e})")))?
+        }
+        // An in-memory database has no lock folder and no other process: every owner is this one.
+        None => owners.iter().flatten().cloned().collect(),
+    };
+    let mut closed = 0;
+    for owner in owners.into_iter().filter(|o| o.as_ref().is_none_or(|o| !alive.contains(o))) {
+        let done = sqlx::query(
+            "UPDATE search_executions SET status = 'failed', error_message = ?, completed_at = ?
+             WHERE status IN ('pending', 'running') AND owner_id IS ?",
+        )
+        .bind(INTERRUPTED_MESSAGE)
+        .bind(Utc::now())
+        .bind(&owner)
+        .execute(db)
+        .await?;
+        closed += done.rows_affected();
+    }
+    Ok(closed)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use ts_rs::TS;
 
-use crate::lexica::require_admin;
+use crate::lexica::require_admin_now;
 use crate::models::{DataSource, ExecutionId, ExecutionStatus, Search, SearchId, SearchMode, SourceId, User};
 use crate::{Error, Lexica, Result, queries};
 
@@ -403,7 +403,7 @@ impl Lexica {
 
     /// An administrator's view of any user's accessible sources (the settings window shows it).
     pub async fn sources_searchable_by(&self, actor: &User, username: &str) -> Result<Vec<DataSource>> {
-        require_admin(actor, "viewing another user's sources")?;
+        require_admin_now(self.db(), actor, "viewing another user's sources").await?;
         let user = crate::lexica::find_user(self.db(), username).await?;
         self.accessible_sources(&user).await
     }

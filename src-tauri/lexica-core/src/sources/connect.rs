@@ -30,11 +30,11 @@ pub enum SourceTarget {
 pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, home: &Path) -> Result<SourceTarget> {
     match url {
         SourceUrl::Postgres(url) => {
-            let mut options = PgConnectOptions::from_str(url.as_str()).map_err(|e| Error::Source {
+            let mut options = postgres_options(url).map_err(|problem| Error::Source {
                 name: source.name.clone(),
                 message: format!(
-                    "its URL cannot be used ({}); fix it with `lexica sources edit {} --url …`",
-                    e, source.name
+                    "its URL cannot be used ({problem}); fix it with `lexica sources edit {} --url …`",
+                    source.name
                 ),
             })?;
             if let Some(password) = password {
@@ -65,6 +65,38 @@ pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, h
             Ok(SourceTarget::Sqlite(options, path))
         }
     }
+}
+
+/// The driver's options for a validated PostgreSQL URL, built field by field: the raw URL text is
+/// never handed to the driver, so no parameter it might carry (a stored URL from before the
+/// allow-list, an environment override) can override the host or the session settings, and none
+/// reaches the driver's "ignoring unrecognized connect parameter" warning, which logs its value.
+fn postgres_options(url: &url::Url) -> std::result::Result<PgConnectOptions, String> {
+    // Re-checked here, not trusted: a `SourceUrl` can be built without `parse`.
+    let checked = SourceUrl::parse(url.as_str())?;
+    let SourceUrl::Postgres(url) = checked else { return Err("it is not a PostgreSQL URL".into()) };
+    // The authority and the database alone, as a URL: the one public way to get the driver's
+    // defaults *and* its `.pgpass` lookup for this host, port, user and database (the builder's
+    // `new()` would look the password up before the host and user are set). It has no query, no
+    // fragment and no password, so the driver reads nothing from it but those four fields.
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    let _ = base.set_password(None);
+    let mut options = PgConnectOptions::from_str(base.as_str()).map_err(|e| format!("{e}"))?;
+    for (key, value) in url.query_pairs() {
+        options = match key.as_ref() {
+            "sslmode" => {
+                options.ssl_mode(value.parse().map_err(|_| "its sslmode is not one Lexica knows".to_string())?)
+            }
+            "sslrootcert" => options.ssl_root_cert(value.as_ref()),
+            "sslcert" => options.ssl_client_cert(value.as_ref()),
+            "sslkey" => options.ssl_client_key(value.as_ref()),
+            // `parse` refused everything else; a new allowed parameter must be applied above.
+            _ => return Err("it has a parameter Lexica does not apply".into()),
+        };
+    }
+    Ok(options)
 }
 
 /// Words a connection failure as what the admin should do about it. Matches on SQLSTATE codes and
@@ -102,8 +134,8 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
                 format!("{host} has no free connections (too many clients); lower the pool size or ask the DBA")
             }
             Some("57P03") => format!("{host} is starting up or shutting down; try again in a moment"),
-            Some(code) => format!("the server refused the connection (SQLSTATE {code}): {}", db.message()),
-            None => format!("the server refused the connection: {}", db.message()),
+            Some(code) => format!("the server refused the connection (SQLSTATE {code}): {}", short(db.message())),
+            None => format!("the server refused the connection: {}", short(db.message())),
         },
         sqlx::Error::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => {
@@ -140,9 +172,32 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
 
 /// Words a failure of a query on a source: schema problems and timeouts by SQLSTATE, connection
 /// problems as [`describe_connect_error`].
+///
+/// The result is cut to [`crate::error::MAX_ERROR_CHARS`]: it is stored in the history and shown.
 pub fn describe_query_error(error: &sqlx::Error, url: &SourceUrl, source_name: &str, password_sent: bool) -> String {
+    crate::error::truncate_message(&describe_query_error_in_full(error, url, source_name, password_sent))
+}
+
+fn describe_query_error_in_full(
+    error: &sqlx::Error,
+    url: &SourceUrl,
+    source_name: &str,
+    password_sent: bool,
+) -> String {
     if let sqlx::Error::Database(db) = error {
-        match db.code().as_deref() {
+        let code = db.code();
+        // The server refused the *query* (it was connected): a statement over one of its limits
+        // (class 54, e.g. "string is too long for tsquery"), or one it could not read (42601,
+        // "syntax error in tsquery"). Its message quotes the statement, so only the first line goes.
+        if code.as_deref().is_some_and(|c| c.starts_with("54") || c == "42601") {
+            return format!(
+                "the source refused the query as too large or complex for it (SQLSTATE {}: {}); \
+                 simplify the query: fewer alternatives on each side of a proximity connector, or a smaller /n",
+                code.as_deref().unwrap_or("?"),
+                first_line(db.message())
+            );
+        }
+        match code.as_deref() {
             Some("42P01") => {
                 return "it has no `opinions` table or view (or lacks `opinion_paragraphs`); \
                         run `lexica sources test` to see what is missing"
@@ -151,7 +206,7 @@ pub fn describe_query_error(error: &sqlx::Error, url: &SourceUrl, source_name: &
             Some("42703") => {
                 return format!(
                     "its `opinions` table lacks a column Lexica needs ({}); run `lexica sources test`",
-                    db.message()
+                    short(db.message())
                 );
             }
             Some("57014") => {
@@ -161,11 +216,31 @@ pub fn describe_query_error(error: &sqlx::Error, url: &SourceUrl, source_name: &
             Some("42501") => {
                 return format!(
                     "the source's role may not read what Lexica needs ({}); GRANT SELECT to it",
-                    db.message()
+                    short(db.message())
                 );
             }
             _ => {}
         }
     }
     describe_connect_error(error, url, source_name, password_sent)
+}
+
+/// A server message's first line, cut to a few hundred characters: enough to name the problem,
+/// never the statement it may quote.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    let (head, _) = line.split_once(": \"").unwrap_or((line, ""));
+    short(head)
+}
+
+/// Longest server message quoted inside one of Lexica's sentences, in characters.
+const MAX_QUOTED_SERVER_MESSAGE_CHARS: usize = 300;
+
+fn short(message: &str) -> String {
+    if message.chars().count() <= MAX_QUOTED_SERVER_MESSAGE_CHARS {
+        return message.to_string();
+    }
+    let mut out: String = message.chars().take(MAX_QUOTED_SERVER_MESSAGE_CHARS).collect();
+    out.push('…');
+    out
 }
