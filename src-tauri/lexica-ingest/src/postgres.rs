@@ -49,7 +49,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::Applied;
 use crate::error::IngestError;
-use crate::postings::{self as impacts, Book, Pending};
+use crate::postings::{self as impacts, Book, Heads, Pending};
 use crate::record::{Prepared, RejectKind, RejectedRecord};
 use crate::report::IngestReport;
 use crate::stats::{self, Lengths, TermDeltas};
@@ -68,7 +68,7 @@ const SCHEMA_SCRIPTS: [&str; 4] = [SCHEMA, SCHEMA_INGEST_RUNS, SCHEMA_STATISTICS
 /// [`postings::SCHEMA_POSTINGS`]). The `source_id` unique index and the primary keys stay: the
 /// load relies on them. Maintaining the postings' (term, impact) index row by row made a first
 /// load of the shared corpus's 1.26 million postings take 18 s of COPY instead of 1.6 s plus a
-/// 3 s build, so a first load trims without it (`postings::Finder::Sweep`).
+/// 3 s build (a first load now writes its postings once, at its end: see `bulk`).
 const DEFERRED_INDEXES: &str = "
 DROP INDEX IF EXISTS opinions_search_vector_idx;
 DROP INDEX IF EXISTS opinion_paragraphs_search_vector_idx;
@@ -325,8 +325,9 @@ pub(crate) struct PgSink {
     conn: PgConnection,
     /// The first-load workers, when the source was empty at the start (see `bulk`).
     bulk: Option<bulk::Bulk>,
-    /// The source was empty at the start: its postings index is built at the end.
-    first_load: bool,
+    /// A first load's postings, from the workers once they are done (see `bulk`), written by
+    /// [`PgSink::finish`].
+    heads: Option<Heads>,
     /// Every term's postings count and floor (see `crate::postings`).
     book: Book,
     /// R, as the ingest was asked to keep.
@@ -356,7 +357,7 @@ impl PgSink {
             .map_err(|_| connect_err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| connect_err(e.to_string()))?;
         let mut sink =
-            Self { conn, bulk: None, first_load: false, book: Book::new(per_term), per_term, options, target, secrets };
+            Self { conn, bulk: None, heads: None, book: Book::new(per_term), per_term, options, target, secrets };
         sink.prepare_database().await?;
         Ok(sink)
     }
@@ -402,7 +403,6 @@ impl PgSink {
             .fetch_one(&mut self.conn)
             .await
             .map_err(self.db_err("checking whether the source is empty"))?;
-        self.first_load = empty;
         if empty {
             sqlx::raw_sql(DEFERRED_INDEXES)
                 .execute(&mut self.conn)
@@ -446,8 +446,13 @@ impl PgSink {
                 .await
                 .map_err(self.db_err("finding the opinion id sequence"))?;
             let setup: &[&'static str] = if lz4 { &[WORKER_SETUP, TOAST_LZ4] } else { &[WORKER_SETUP] };
-            let book = std::mem::replace(&mut self.book, Book::new(self.per_term));
-            let workers = bulk::Bulk::start(&self.options, setup, book, sequence, self.secrets.clone())
+            // Incomplete until `finish` writes them: a load interrupted midway leaves a source
+            // ranked without postings, whose next run rebuilds them from what was loaded.
+            sqlx::raw_sql(postings::MARK_INCOMPLETE)
+                .execute(&mut self.conn)
+                .await
+                .map_err(self.db_err("marking the postings incomplete"))?;
+            let workers = bulk::Bulk::start(&self.options, setup, self.per_term, sequence, self.secrets.clone())
                 .await
                 .map_err(self.db_err("opening the loading sessions"))?;
             self.bulk = Some(workers);
@@ -459,8 +464,8 @@ impl PgSink {
     /// they did.
     pub async fn drain(&mut self) -> Result<Applied, IngestError> {
         let Some(workers) = self.bulk.take() else { return Ok(Applied::default()) };
-        let (applied, book) = workers.finish().await.map_err(|failure| self.batch_failed(failure))?;
-        self.book = book;
+        let (applied, heads) = workers.finish().await.map_err(|failure| self.batch_failed(failure))?;
+        self.heads = Some(heads);
         Ok(applied)
     }
 
@@ -698,10 +703,23 @@ impl PgSink {
 
     /// Builds missing indexes, refreshes planner statistics and records the run.
     pub async fn finish(mut self, report: &IngestReport) -> Result<(), IngestError> {
-        let finder = if self.first_load { postings::Finder::Sweep } else { postings::Finder::Index };
-        postings::trim_to_cap(&mut self.conn, &mut self.book, finder)
-            .await
-            .map_err(self.db_err("trimming the postings to the cap"))?;
+        match self.heads.take() {
+            Some(heads) => {
+                let started = std::time::Instant::now();
+                let written = postings::write_heads(&mut self.conn, heads, self.per_term)
+                    .await
+                    .map_err(self.db_err("writing the postings"))?;
+                tracing::info!(
+                    target: "lexica_ingest",
+                    "{}: {written} postings written in {:.1} s",
+                    self.target,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            None => postings::trim_to_cap(&mut self.conn, &mut self.book)
+                .await
+                .map_err(self.db_err("trimming the postings to the cap"))?,
+        }
         self.build_indexes().await?;
         self.create_schema().await?; // anything else missing (normally nothing)
         sqlx::raw_sql(

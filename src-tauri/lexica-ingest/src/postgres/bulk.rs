@@ -5,19 +5,23 @@
 //! identity sequence, skipping the staging tables, and batches run on [`WORKERS`] sessions at
 //! once, since one PostgreSQL backend parses vectors and compresses text on one core.
 //!
-//! Each batch is still one transaction holding its opinions, paragraphs, statistics and
-//! postings. The text is written in parallel; the statistics part of the transactions (corpus
-//! row, term rows, postings, trims) runs one batch at a time **in input order** (a turn, held
-//! from the corpus row update to the commit), so the averages each batch's impacts use, the
-//! floors they are compared with, and so every stored posting, are the same as a one-session
-//! load would write (and as an SQLite bundle of the same input holds). Taking the turn before
-//! touching the shared rows also means two sessions never wait on each other's row locks in
-//! different orders (no deadlock).
+//! Each batch is one transaction holding its opinions, paragraphs and statistics. The text is
+//! written in parallel; the statistics part of the transactions (corpus row, term rows) runs
+//! one batch at a time **in input order** (a turn, held from the corpus row update to the
+//! commit), so the averages each batch's impacts use, and so every posting, are the same as a
+//! one-session load would compute (and as an SQLite bundle of the same input holds). Taking the
+//! turn before touching the shared rows also means two sessions never wait on each other's row
+//! locks in different orders (no deadlock).
+//!
+//! The postings are not written per batch: each committed batch offers them to the load's
+//! [`Heads`] (in memory, in turn order), which the loader writes once at the end
+//! (`PgSink::finish`). Until then the source says its postings are incomplete
+//! (`postings_per_term` NULL), so a load interrupted midway is searched by ranking every match
+//! and its postings are rebuilt by the next run.
 //!
 //! A record the database refuses fails its batch: the worker then waits for the batch's turn
 //! and loads its records one per transaction, rejecting only the offending ones.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -25,13 +29,13 @@ use sqlx::{Connection, Row};
 use tokio::sync::{Mutex, MutexGuard, Notify, mpsc};
 
 use super::copy::{COPY_CHUNK_BYTES, push_row, vectors};
-use super::postings::{self, PostingRows};
 use super::{is_record_error, is_statistics_error, write_term_deltas};
 use crate::Applied;
-use crate::postings::{self as impacts, Book, Pending};
+use crate::postings::{self as impacts, Heads, Held};
 use crate::record::{Prepared, RejectKind, RejectedRecord};
 use crate::stats::TermDeltas;
 use crate::target::scrub;
+use lexica_query::bm25f::BODY;
 
 /// Sessions loading batches at once. Two: this machine class has two cores, and the reader's
 /// preparing threads need the rest; more sessions only contend for the turn.
@@ -63,23 +67,9 @@ RETURNING opinions, case_name_words, citation_words, court_words, body_words";
 /// The opinion count and the four word totals.
 type Totals = [i64; 5];
 
-/// Without the (term, impact) index (built after the load), trimming one term means reading the
-/// postings of every term trimmed with it, so terms are trimmed together, in a pass over the
-/// table ([`postings::Finder::Sweep`]), once the postings stored have grown by this factor since
-/// the last pass: the passes then read the table a bounded number of times over (about
-/// 1 / (1 − 1/factor) times its final size), while the floors still rise during the load and keep
-/// most low-impact postings from being written at all.
-const SWEEP_GROWTH: f64 = 1.5;
-
-/// No pass before this many postings are stored (a small load is trimmed once, at its end).
-const SWEEP_MIN_POSTINGS: u64 = 1_000_000;
-
-/// What the workers share: the postings book and whose turn it is.
+/// What the workers share: the load's postings and whose turn it is.
 struct Shared {
-    book: Book,
-    /// Postings stored (all terms), and as many after the last pass (see [`SWEEP_GROWTH`]).
-    stored: u64,
-    swept_at: u64,
+    heads: Heads,
     /// The ticket of the batch whose statistics go next.
     turn: u64,
     /// A worker failed: the others stop waiting for turns that will not come.
@@ -115,20 +105,17 @@ pub(super) struct Bulk {
 }
 
 impl Bulk {
-    /// Opens the worker sessions (set up like the loader's own: `setup` statements) and takes
-    /// over the book.
+    /// Opens the worker sessions (set up like the loader's own: `setup` statements); the load
+    /// keeps `per_term` (R) postings per term.
     pub async fn start(
         options: &PgConnectOptions,
         setup: &[&'static str],
-        book: Book,
+        per_term: u32,
         sequence: String,
         secrets: Vec<String>,
     ) -> Result<Self, sqlx::Error> {
-        let stored = book.stored();
-        let shared = Arc::new((
-            Mutex::new(Shared { book, stored, swept_at: stored.max(SWEEP_MIN_POSTINGS), turn: 0, failed: false }),
-            Notify::new(),
-        ));
+        let shared =
+            Arc::new((Mutex::new(Shared { heads: Heads::new(per_term), turn: 0, failed: false }), Notify::new()));
         let (done, results) = mpsc::unbounded_channel();
         let mut senders = Vec::with_capacity(WORKERS);
         let mut workers = Vec::with_capacity(WORKERS);
@@ -170,8 +157,8 @@ impl Bulk {
         Ok(total)
     }
 
-    /// Waits for every batch sent; returns what they did and the book.
-    pub async fn finish(mut self) -> Result<(Applied, Book), Failure> {
+    /// Waits for every batch sent; returns what they did and the load's postings.
+    pub async fn finish(mut self) -> Result<(Applied, Heads), Failure> {
         self.senders.clear(); // the workers end when their queues are empty
         let mut total = Applied::default();
         let mut failure = None;
@@ -191,8 +178,8 @@ impl Bulk {
         if let Some(e) = failure {
             return Err(e);
         }
-        let book = std::mem::replace(&mut self.shared.0.lock().await.book, Book::new(1));
-        Ok((total, book))
+        let heads = std::mem::replace(&mut self.shared.0.lock().await.heads, Heads::new(1));
+        Ok((total, heads))
     }
 }
 
@@ -339,32 +326,15 @@ async fn transaction(
         .await?;
     let totals: Totals = [row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?];
     let average = impacts::averages(totals[0], [totals[1], totals[2], totals[3], totals[4]]);
-    let mut pending = Pending::default();
-    let mut rows = PostingRows::default();
-    for &(id, r) in items {
-        impacts::admitted(&shared.book, &mut pending, r.terms(), &r.tf, r.lengths, average, |t, w, b| {
-            rows.push(t, w, id, b);
-            terms.add_postings(Cow::Borrowed(t), 1);
-        });
-    }
-    let written = rows.rows;
-    rows.copy(&mut tx).await?;
     write_term_deltas(&mut tx, &terms).await?;
-    let sweep = (shared.stored + written) as f64 > shared.swept_at as f64 * SWEEP_GROWTH;
-    if sweep {
-        // This batch's terms past the cap, and earlier ones (not in `pending`).
-        let mut over = pending.over_cap(&shared.book);
-        over.extend(shared.book.holding_more_than(shared.book.trim_above()));
-        over.sort_unstable();
-        over.dedup();
-        postings::trim_terms(&mut tx, &shared.book, &mut pending, &over, postings::Finder::Sweep).await?;
-    }
     tx.commit().await?;
-    shared.book.commit(pending);
-    shared.stored += written;
-    if sweep {
-        shared.stored = shared.book.stored();
-        shared.swept_at = shared.stored;
+    // Offered only once committed (a batch rolled back is retried record by record), still in
+    // the turn, so in input order.
+    for &(id, r) in items {
+        for (term, &tf) in r.terms().zip(&r.tf) {
+            let posting = Held { impact: impacts::impact(tf, r.lengths, average), body_tf: tf[BODY], opinion_id: id };
+            shared.heads.offer(term, posting);
+        }
     }
     Ok(paragraphs)
 }

@@ -8,7 +8,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 
 use super::copy::{COPY_CHUNK_BYTES, push_row};
-use crate::postings::{self, Book, Entry, Pending};
+use crate::postings::{self, Book, Entry, Heads, Pending};
 use crate::stats::{self, Lengths, TermDeltas};
 
 /// The postings schema (tables, indexes, bookkeeping columns), run after the statistics.
@@ -49,35 +49,6 @@ UPDATE lexica_term_stats s
  WHERE s.term = f.term AND f.floor IS NOT NULL
 RETURNING s.term, s.postings, s.floor";
 
-/// [`TRIM`] for a table without its (term, impact) index (a first load builds it at the end):
-/// the R-th impacts come from one pass over the postings of the terms `$1` (`$2` = R).
-const SWEEP: &str = "
-WITH f AS (
-    SELECT term, impact AS floor
-      FROM (SELECT p.term, p.impact, row_number() OVER (PARTITION BY p.term ORDER BY p.impact DESC) AS rank
-              FROM lexica_postings p
-             WHERE p.term = ANY($1::text[])) ranked
-     WHERE rank = $2),
-d AS (
-    DELETE FROM lexica_postings p USING f
-     WHERE p.term = f.term AND p.impact < f.floor
- RETURNING p.term),
-n AS (SELECT term, count(*) AS deleted FROM d GROUP BY term)
-UPDATE lexica_term_stats s
-   SET floor = greatest(s.floor, f.floor), postings = s.postings - coalesce(n.deleted, 0)::integer
-  FROM f LEFT JOIN n ON n.term = f.term
- WHERE s.term = f.term
-RETURNING s.term, s.postings, s.floor";
-
-/// How a trim finds each term's R-th highest impact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Finder {
-    /// Through the (term, impact) index, term by term.
-    Index,
-    /// One pass over the table (no index yet).
-    Sweep,
-}
-
 // The backfill (see `ensure_postings`).
 
 /// R the postings were built with (NULL: incomplete), and how far a backfill got.
@@ -107,6 +78,54 @@ SELECT o.id, o.case_name, o.citation, o.court, o.body,
 
 const BACKFILL_PROGRESS: &str = "UPDATE lexica_corpus_stats SET postings_backfill_after = $1 WHERE id = 1";
 const POSTINGS_COMPLETE: &str = "UPDATE lexica_corpus_stats SET postings_per_term = $1 WHERE id = 1";
+
+/// Marks the postings incomplete with no build under way (a first load, until its end): the
+/// next run that finds them so rebuilds them from the stored opinions (`ensure_postings`).
+pub(super) const MARK_INCOMPLETE: &str =
+    "UPDATE lexica_corpus_stats SET postings_per_term = NULL, postings_backfill_after = NULL WHERE id = 1";
+
+/// Sets the counts and floors of the terms `$1` (`$2`, `$3`) after a first load.
+const RECORD_HEADS: &str = "
+UPDATE lexica_term_stats s SET postings = h.postings, floor = h.floor
+  FROM unnest($1::text[], $2::integer[], $3::real[]) AS h (term, postings, floor)
+ WHERE s.term = h.term";
+
+/// Terms per [`RECORD_HEADS`] statement (bounded arrays, whatever the vocabulary).
+const RECORD_HEADS_CHUNK: usize = 50_000;
+
+/// Writes a first load's postings (see `super::bulk`) in one transaction: the postings by term
+/// with one COPY, each term's count and floor, then the postings marked complete for R =
+/// `per_term`. Returns the postings written.
+pub(super) async fn write_heads(conn: &mut PgConnection, heads: Heads, per_term: u32) -> Result<u64, sqlx::Error> {
+    let terms = heads.finish();
+    let mut tx = conn.begin().await?;
+    let mut copy = tx.copy_in_raw(COPY_POSTINGS).await?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK_BYTES * 2);
+    let mut written = 0u64;
+    for (term, _, held) in &terms {
+        for h in held {
+            let (impact, id, tf) = (h.impact.to_string(), h.opinion_id.to_string(), h.body_tf.to_string());
+            push_row(&mut buf, &[Some(term), Some(&impact), Some(&id), Some(&tf)]);
+            written += 1;
+            if buf.len() >= COPY_CHUNK_BYTES {
+                copy.send(std::mem::take(&mut buf)).await?;
+            }
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf).await?;
+    }
+    copy.finish().await?;
+    for chunk in terms.chunks(RECORD_HEADS_CHUNK) {
+        let names: Vec<&str> = chunk.iter().map(|t| t.0.as_str()).collect();
+        let counts: Vec<i32> = chunk.iter().map(|t| i32::try_from(t.1.postings).unwrap_or(i32::MAX)).collect();
+        let floors: Vec<f32> = chunk.iter().map(|t| t.1.floor).collect();
+        sqlx::query(RECORD_HEADS).bind(names).bind(counts).bind(floors).execute(&mut *tx).await?;
+    }
+    sqlx::query(POSTINGS_COMPLETE).bind(i32::try_from(per_term).unwrap_or(i32::MAX)).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(written)
+}
 
 /// Reads the book (every term's count and floor) from the source.
 pub(super) async fn load_book(conn: &mut PgConnection, per_term: u32) -> Result<Book, sqlx::Error> {
@@ -165,18 +184,18 @@ pub(super) async fn delete_old(
 /// Trims the terms this transaction took past the cap (see `crate::postings`).
 pub(super) async fn trim(conn: &mut PgConnection, book: &Book, pending: &mut Pending) -> Result<(), sqlx::Error> {
     let terms = pending.over_cap(book);
-    trim_terms(conn, book, pending, &terms, Finder::Index).await
+    trim_terms(conn, book, pending, &terms).await
 }
 
 /// The end of a run: every term holding more than R is trimmed to R, in one transaction.
-pub(super) async fn trim_to_cap(conn: &mut PgConnection, book: &mut Book, finder: Finder) -> Result<(), sqlx::Error> {
+pub(super) async fn trim_to_cap(conn: &mut PgConnection, book: &mut Book) -> Result<(), sqlx::Error> {
     let terms = book.holding_more_than(book.per_term);
     if terms.is_empty() {
         return Ok(());
     }
     let mut pending = Pending::default();
     let mut tx = conn.begin().await?;
-    trim_terms(&mut tx, book, &mut pending, &terms, finder).await?;
+    trim_terms(&mut tx, book, &mut pending, &terms).await?;
     tx.commit().await?;
     book.commit(pending);
     Ok(())
@@ -188,15 +207,11 @@ pub(super) async fn trim_terms(
     book: &Book,
     pending: &mut Pending,
     terms: &[String],
-    finder: Finder,
 ) -> Result<(), sqlx::Error> {
     if terms.is_empty() {
         return Ok(());
     }
-    let query = match finder {
-        Finder::Index => sqlx::query(TRIM).bind(terms).bind(i64::from(book.per_term) - 1),
-        Finder::Sweep => sqlx::query(SWEEP).bind(terms).bind(i64::from(book.per_term)),
-    };
+    let query = sqlx::query(TRIM).bind(terms).bind(i64::from(book.per_term) - 1);
     for row in query.fetch_all(&mut *conn).await? {
         let term: String = row.try_get(0)?;
         let postings: i32 = row.try_get(1)?;
