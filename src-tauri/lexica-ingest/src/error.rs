@@ -28,6 +28,13 @@ pub enum IngestError {
     InvalidTarget { target: String },
 
     #[error(
+        "the PostgreSQL URL `{target}` has a query parameter the loader does not accept ({what}); \
+         accepted: {accepted}. Give the host, port, database and user in the URL itself and the \
+         password in the URL or in PGPASSWORD."
+    )]
+    TargetParameter { target: String, what: &'static str, accepted: &'static str },
+
+    #[error(
         "cannot connect to {target}: {message}. Check the host, port, database name, user and password \
          (the database must exist; create it with `createdb` first)."
     )]

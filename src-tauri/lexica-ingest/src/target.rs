@@ -29,6 +29,7 @@ impl Target {
         }
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            check_parameters(trimmed)?;
             return Ok(Self::Postgres(trimmed.to_string()));
         }
         if let Some(rest) = trimmed.strip_prefix("sqlite://").or_else(|| trimmed.strip_prefix("sqlite:")) {
@@ -70,6 +71,44 @@ impl fmt::Debug for Target {
 /// Shown instead of a password.
 const REDACTED: &str = "***";
 
+/// Query parameters a loader URL may carry (libpq's names, lower-case as libpq requires), the
+/// TLS settings and the password. Why an allow-list: the driver logs the value of any parameter
+/// it does not know (an `?sslpassword=…` landed in `lexica-cli.log`), and parameters such as
+/// `host=`, `dbname=` or `options=` would silently override what the URL shows.
+pub const LOADER_PARAMETERS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "password"];
+
+/// The parameters whose values are shown (the others are secrets or refused).
+const SHOWN_PARAMETERS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+/// Refuses a URL with a query parameter outside [`LOADER_PARAMETERS`], a repeated one, or a
+/// fragment, without repeating any value (it may be a secret).
+fn check_parameters(url: &str) -> Result<(), IngestError> {
+    // Shown without its query and fragment: a refused value is never repeated.
+    let bare = url.split(['?', '#']).next().unwrap_or_default();
+    let refused = |what| IngestError::TargetParameter {
+        target: format!("{}?…", redact_url(bare)),
+        what,
+        accepted: "sslmode, sslrootcert, sslcert, sslkey, password",
+    };
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Err(IngestError::InvalidTarget { target: redact_url(url) });
+    };
+    if parsed.fragment().is_some() {
+        return Err(refused("a `#` fragment"));
+    }
+    let mut seen = Vec::new();
+    for (name, _) in parsed.query_pairs() {
+        if !LOADER_PARAMETERS.contains(&name.as_ref()) {
+            return Err(refused("a parameter outside the list"));
+        }
+        if seen.contains(&name) {
+            return Err(refused("a parameter given twice"));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
 /// A URL without its secrets: the password of the user-info part and any `password` /
 /// `sslpassword` query parameter (libpq accepts both) become `***`. A URL that does not parse
 /// is not echoed at all, since we cannot tell where its password is.
@@ -86,8 +125,8 @@ pub fn redact_url(url: &str) -> String {
         let pairs: Vec<(String, String)> = parsed
             .query_pairs()
             .map(|(k, v)| {
-                let secret = k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
-                (k.into_owned(), if secret { REDACTED.to_string() } else { v.into_owned() })
+                let shown = SHOWN_PARAMETERS.contains(&k.as_ref());
+                (k.into_owned(), if shown { v.into_owned() } else { REDACTED.to_string() })
             })
             .collect();
         parsed.query_pairs_mut().clear().extend_pairs(pairs);
@@ -153,6 +192,25 @@ mod tests {
         assert_eq!(Target::parse("sqlite://x.db").ok(), Some(Target::Sqlite("x.db".into())));
         assert!(Target::parse("mysql://u:secret@h/db").is_err());
         assert!(Target::parse("  ").is_err());
+    }
+
+    #[test]
+    fn loader_urls_take_only_listed_parameters_and_never_echo_values() {
+        assert!(Target::parse("postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem&password=pw").is_ok());
+        for url in [
+            "postgres://u@h/db?sslpassword=hunter2",
+            "postgres://u@h/db?PASSWORD=hunter2",
+            "postgres://u@h/db?host=hunter2",
+            "postgres://u@h/db?dbname=hunter2",
+            "postgres://u@h/db?options=-csearch_path%3Dhunter2",
+            "postgres://u@h/db?sslmode=require&sslmode=hunter2",
+            "postgres://u@h/db#hunter2",
+        ] {
+            let err = Target::parse(url).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("does not accept"), "{url}: {err}");
+            assert!(!err.contains("hunter2"), "{url}: {err}");
+        }
+        assert!(!redact_url("postgres://u@h/db?Secret_Thing=hunter2").contains("hunter2"));
     }
 
     #[test]
