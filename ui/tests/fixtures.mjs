@@ -279,9 +279,11 @@ export function pastSearch(id, request, created_at, runs) {
     username: OVERVIEW.user.username,
     executions: runs.map((run, i) => ({
       source_name: run.source.name,
+      source_removed: false,
       id: `${id.slice(0, -2)}${String(i).padStart(2, '0')}`,
       search_id: id,
       data_source_id: run.source.id,
+      data_source_name: run.source.name,
       status: run.status,
       results_count: run.count,
       matches: run.matches ?? null,

@@ -76,9 +76,59 @@ fn with_no_keychain_reachable_the_commands_say_what_to_do() {
         stderr.contains("no OS keychain is reachable") && stderr.contains("start and unlock your desktop keyring"),
         "{stderr}"
     );
+    // The source was never given a password (set-password failed): the doctor does not ask the
+    // keychain for one, and goes on to connect (nothing listens on port 1).
     let out = run(home.path(), &["sources", "test", "kc"], "", &no_bus);
-    assert!(text(&out).contains("credential") && text(&out).contains("no OS keychain is reachable"), "{}", text(&out));
+    assert!(!text(&out).contains("no OS keychain is reachable"), "{}", text(&out));
+    assert!(text(&out).contains("nothing is listening at 127.0.0.1:1"), "{}", text(&out));
     assert!(started.elapsed() < Duration::from_secs(5), "nothing hangs: {:?}", started.elapsed());
+}
+
+/// Issue 13, item 8: a source never given a password connects without the keychain (here with
+/// `PGPASSWORD`, as trust, peer or `.pgpass` would), even when no keychain is reachable at all.
+#[test]
+fn a_source_without_a_password_connects_with_no_keychain_reachable() {
+    let Some(admin_url) = pg_admin_url() else { return };
+    let admin = url::Url::parse(&admin_url).unwrap();
+    let password = admin.password().unwrap().to_string();
+    let url = format!(
+        "postgres://{}@{}:{}{}?sslmode=disable",
+        admin.username(),
+        admin.host_str().unwrap(),
+        admin.port().unwrap_or(5432),
+        admin.path()
+    );
+    let home = tempfile::tempdir().unwrap();
+    add_source(home.path(), &url);
+    let me = run(home.path(), &["--json", "users", "list"], "", &[]);
+    let users: serde_json::Value = serde_json::from_slice(&me.stdout).unwrap();
+    let login = users[0]["username"].as_str().unwrap().to_string();
+    let out = run(home.path(), &["grants", "grant", &login, "kc"], "", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let env = [
+        ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/lexica-test-bus"),
+        ("LEXICA_KEYCHAIN", "secret-service"),
+        ("PGPASSWORD", password.as_str()),
+    ];
+
+    let out = run(home.path(), &["--json", "sources", "test", "kc"], "", &env);
+    // The report, then (the source has no opinions table) the error object.
+    let report: serde_json::Value = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("{}", text(&out)));
+    let check = |name: &str| {
+        report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap_or_default()
+    };
+    assert_eq!(check("connection")["status"], "ok", "{report}");
+    assert!(!report.to_string().contains("keychain is reachable"), "{report}");
+
+    // A search reaches the server too: it fails on the database's missing schema, not on the keychain.
+    let out = run(home.path(), &["search", "duty", "--source", "kc"], "", &env);
+    let all = text(&out);
+    assert!(!all.contains("keychain"), "{all}");
+    assert!(all.contains("opinions"), "{all}");
 }
 
 #[test]

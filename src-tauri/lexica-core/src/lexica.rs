@@ -58,7 +58,10 @@ pub struct SearchRecord {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ExecutionRecord {
+    /// The source's name as it was when the search ran (also when it has since been removed).
     pub source_name: String,
+    /// Whether the source has been removed since (its executions stay in the history).
+    pub source_removed: bool,
     #[serde(flatten)]
     #[ts(flatten)]
     pub execution: SearchExecution,
@@ -199,12 +202,15 @@ impl Lexica {
 
     // ---- sources ------------------------------------------------------------------------
 
-    /// Administrators see every source; other users see the sources they hold a grant on.
+    /// Administrators see every source; other users see the sources they hold a grant on,
+    /// without where they live (see [`DataSource::without_location`]): host, port, role and
+    /// database are an administrator's business, and a lawyer needs only the source's name.
     pub async fn list_sources(&self, actor: &User) -> Result<Vec<DataSource>> {
         if is_admin_now(&self.db, actor).await? {
             queries::data_sources::list(&self.db).await
         } else {
-            queries::data_sources::list_granted_to(&self.db, actor.id).await
+            let granted = queries::data_sources::list_granted_to(&self.db, actor.id).await?;
+            Ok(granted.into_iter().map(DataSource::without_location).collect())
         }
     }
 
@@ -214,15 +220,18 @@ impl Lexica {
         queries::data_sources::list_searchable_by(&self.db, actor.id).await
     }
 
+    /// One source: in full for administrators; for others, only when shared with them and
+    /// without its location, as in [`Lexica::list_sources`].
     pub async fn get_source(&self, actor: &User, name: &str) -> Result<DataSource> {
         let source = find_source(&self.db, name).await?;
-        if !is_admin_now(&self.db, actor).await?
-            && queries::permissions::get(&self.db, actor.id, source.id).await?.is_none()
-        {
+        if is_admin_now(&self.db, actor).await? {
+            return Ok(source);
+        }
+        if queries::permissions::get(&self.db, actor.id, source.id).await?.is_none() {
             // Same answer as for a missing source: a user learns nothing of sources not shared with them.
             return Err(not_found_source(name));
         }
-        Ok(source)
+        Ok(source.without_location())
     }
 
     pub async fn add_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
@@ -255,7 +264,8 @@ impl Lexica {
         self.edit_source(actor, name, changes).await
     }
 
-    /// Removes a source with its grants, its executions in past searches and its password.
+    /// Removes a source with its grants and its password. Its executions in past searches stay
+    /// in the history, under the source's name (the firm's record of what was searched where).
     /// The password goes first: if the keychain cannot be reached the source stays, rather than
     /// leaving an orphaned secret behind.
     pub async fn remove_source(&self, actor: &User, name: &str) -> Result<DataSource> {
@@ -390,11 +400,10 @@ impl Lexica {
             let username = queries::users::get(&self.db, search.user_id).await?.map(|u| u.username).unwrap_or_default();
             let mut executions = Vec::new();
             for execution in queries::search_executions::list_for_search(&self.db, search.id).await? {
-                let source_name = queries::data_sources::get(&self.db, execution.data_source_id)
-                    .await?
-                    .map(|s| s.name)
-                    .unwrap_or_default();
-                executions.push(ExecutionRecord { source_name, execution });
+                // The name stored with the execution, not the live source's: the source may be gone.
+                let source_name = execution.data_source_name.clone();
+                let source_removed = execution.data_source_id.is_none();
+                executions.push(ExecutionRecord { source_name, source_removed, execution });
             }
             let total_matches = MatchCount::total(executions.iter().map(|e| e.execution.matches));
             records.push(SearchRecord { search, username, executions, total_matches });

@@ -319,6 +319,8 @@ impl Lexica {
             }
             report.push("grant", format!("{} → {}", e.user, e.source), outcome);
         }
+        // Removed sources that were ever given a password: theirs leave the keychain too.
+        let mut pruned_with_password: Vec<DataSource> = Vec::new();
         if prune {
             for grant in queries::permissions::list(&mut *tx).await? {
                 if !grant_keys.contains(&(grant.username.clone(), grant.source_name.clone())) {
@@ -330,9 +332,12 @@ impl Lexica {
             }
             for source in queries::data_sources::list(&mut *tx).await? {
                 if !source_lines.contains_key(&source.name) {
-                    // Cascades: its grants and its executions in past searches.
+                    // Cascades to its grants; its executions stay in the history, under its name.
                     queries::data_sources::delete(&mut *tx, source.id).await?;
                     report.push("source", &source.name, ImportOutcome::Removed);
+                    if source.credential_updated_at.is_some() {
+                        pruned_with_password.push(source);
+                    }
                 }
             }
             for user in queries::users::list(&mut *tx).await? {
@@ -346,6 +351,18 @@ impl Lexica {
         if dry_run {
             tx.rollback().await?;
         } else {
+            // Before the commit, as `remove_source` does: a keychain that cannot be reached fails
+            // the import with nothing written, rather than leaving secrets of deleted sources
+            // behind (an unreachable keychain fails at its first call, so nothing is deleted then).
+            for source in &pruned_with_password {
+                self.keychain().delete_password(source.id).await.map_err(|e| {
+                    Error::Refused(format!(
+                        "--prune removes source `{}`, whose password could not be deleted from the keychain ({e}); \
+                         nothing was changed: fix the keychain and import again",
+                        source.name
+                    ))
+                })?;
+            }
             tx.commit().await?;
         }
         tracing::info!(

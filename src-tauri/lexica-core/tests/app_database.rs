@@ -80,6 +80,7 @@ async fn database_runs_in_wal_with_foreign_keys() {
             "idx_executions_status",
             "idx_permissions_source",
             "idx_permissions_user",
+            "idx_search_executions_source_id",
             "idx_searches_user_created"
         ]
     );
@@ -158,7 +159,7 @@ async fn deleting_a_user_cascades_to_grants_searches_and_executions() {
 }
 
 #[tokio::test]
-async fn deleting_a_source_cascades_to_grants_and_executions_but_keeps_searches() {
+async fn deleting_a_source_cascades_to_grants_but_keeps_searches_and_executions() {
     let (_dir, lexica) = fresh().await;
     let me = lexica.acting_user(None).await.unwrap();
     lexica.add_user(&me, "jdoe", None, false).await.unwrap();
@@ -167,7 +168,8 @@ async fn deleting_a_source_cascades_to_grants_and_executions_but_keeps_searches(
     search_with_execution(&lexica, "jdoe", "firm_ny").await;
     lexica.remove_source(&me, "firm_ny").await.unwrap();
     assert_eq!(count(&lexica, "user_data_source_permissions").await, 1, "only the local admin's demo grant remains");
-    assert_eq!(count(&lexica, "search_executions").await, 0);
+    // The history outlives the source (migration 0005): the execution stays, its source NULL.
+    assert_eq!(count(&lexica, "search_executions").await, 1);
     assert_eq!(count(&lexica, "searches").await, 1);
 }
 

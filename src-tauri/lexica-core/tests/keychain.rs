@@ -86,9 +86,16 @@ async fn a_password_stored_with_secret_tool_connects_to_a_password_protected_rol
     let err = lexica.source_opinion_count(&source).await.unwrap_err().to_string();
     assert!(err.contains("set-password kc_outside"), "{err}");
 
-    // Stored outside Lexica, so nothing told the app: the failed attempt above left no pool
-    // behind, and the next call reads the keychain afresh.
+    // Stored outside Lexica: while the app database records no password for the source
+    // (`credential_updated_at` NULL), the keychain is not asked (issue 13, item 8: a source
+    // without one needs no keychain), so the server still says no.
     secret_tool_store(&source.id.to_string(), "Kc-Outside-Stored-42");
+    let err = lexica.source_opinion_count(&source).await.unwrap_err().to_string();
+    assert!(err.contains("set-password kc_outside"), "{err}");
+    // Once the install records that a password exists (`set-password` stamps it), the failed
+    // attempts above left no pool behind, and the next call reads the keychain afresh.
+    lexica_core::queries::data_sources::stamp_credential(lexica.db(), source.id).await.unwrap();
+    let source = lexica.get_source(&admin, "kc_outside").await.unwrap();
     assert_eq!(lexica.source_opinion_count(&source).await.unwrap(), 6);
     let report = lexica.test_source(&admin, "kc_outside").await.unwrap();
     assert_eq!(report.status(), lexica_core::sources::doctor::CheckStatus::Ok, "{report:#?}");

@@ -50,12 +50,16 @@ fn search_line(r: &SearchRecord) -> String {
     )
 }
 
+/// Follows the name of a source removed since the search ran (its executions stay in the history).
+const REMOVED_MARK: &str = " (removed)";
+
 /// "    alpha      completed   ≈ 41,000 matches    100 returned      12 ms  -"
 fn execution_line(e: &ExecutionRecord) -> String {
     let x = &e.execution;
+    let name = if e.source_removed { format!("{}{REMOVED_MARK}", e.source_name) } else { e.source_name.clone() };
     format!(
         "    {:<24} {:<10} {:>18} {:>6} returned {:>7} ms  {}",
-        e.source_name,
+        name,
         x.status.as_str(),
         x.matches.map_or("-".into(), |m| m.with_noun()),
         x.results_count.map_or("-".into(), |c| c.to_string()),
@@ -77,10 +81,12 @@ mod tests {
         let at = AT.parse().unwrap();
         ExecutionRecord {
             source_name: source.into(),
+            source_removed: false,
             execution: SearchExecution {
                 id: ExecutionId::new(),
                 search_id: SearchId::new(),
-                data_source_id: SourceId::new(),
+                data_source_id: Some(SourceId::new()),
+                data_source_name: source.into(),
                 status: ExecutionStatus::Completed,
                 results_count: results,
                 matches,
@@ -138,5 +144,17 @@ mod tests {
         assert_eq!(search_line(&r), "2026-12-01 10:00:00  jdoe  [boolean]  hearsay — 196 result(s) returned");
         let line = execution_line(&r.executions[2]);
         assert_eq!(line.split_whitespace().collect::<Vec<_>>().join(" "), "gamma completed - - returned 12 ms -");
+    }
+
+    #[test]
+    fn a_removed_source_is_named_and_marked() {
+        let mut e = execution("old_ny", Some(7), None);
+        e.source_removed = true;
+        e.execution.data_source_id = None;
+        let line = execution_line(&e);
+        assert_eq!(
+            line.split_whitespace().collect::<Vec<_>>().join(" "),
+            "old_ny (removed) completed - 7 returned 12 ms -"
+        );
     }
 }

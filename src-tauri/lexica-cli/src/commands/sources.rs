@@ -44,7 +44,7 @@ pub enum SourcesCommand {
     Enable { name: String },
     /// Make a source inactive: nobody searches it until it is enabled again.
     Disable { name: String },
-    /// Remove a source, its grants, its part of past searches, and its password.
+    /// Remove a source, its grants and its password (past searches keep their part, under its name).
     Remove { name: String },
     /// Store the source's password in the OS keychain (asked for without echo, or read from stdin).
     SetPassword {
@@ -176,7 +176,9 @@ pub async fn run(lexica: &Lexica, actor: &User, command: SourcesCommand, out: &O
         }
         SourcesCommand::Remove { name } => {
             let source = lexica.remove_source(actor, &name).await?;
-            out.show(&source, |s| println!("removed source {} with its grants and its part of past searches", s.name));
+            out.show(&source, |s| {
+                println!("removed source {} and its grants; past searches keep its part, under its name", s.name)
+            });
         }
     }
     Ok(())

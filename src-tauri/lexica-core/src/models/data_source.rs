@@ -25,6 +25,13 @@ pub const MAX_DISPLAY_NAME_LEN: usize = 200;
 pub const MAX_SOURCE_TYPE_LEN: usize = 50;
 pub const MAX_JURISDICTION_LEN: usize = 100;
 
+/// What a non-administrator sees of a PostgreSQL source's URL (see [`DataSource::without_location`]).
+pub const HIDDEN_POSTGRES_URL: &str = "postgres://";
+/// What a non-administrator sees of an SQLite bundle's URL.
+pub const HIDDEN_SQLITE_URL: &str = "sqlite:";
+/// What a non-administrator sees of a URL of no known kind.
+pub const HIDDEN_URL: &str = "(hidden)";
+
 /// Prefix and suffix of the per-source URL override, e.g. `LEXICA_SOURCE_NY_APPEALS_URL`.
 pub const URL_ENV_PREFIX: &str = "LEXICA_SOURCE_";
 pub const URL_ENV_SUFFIX: &str = "_URL";
@@ -173,6 +180,23 @@ impl DataSource {
             }
         }
         errors.into_result()
+    }
+
+    /// The source as a user who is not an administrator sees it: its URL cut to the scheme
+    /// ([`HIDDEN_POSTGRES_URL`] or [`HIDDEN_SQLITE_URL`]), so the view names no host, port, role,
+    /// database or bundle path, yet still says it is configured and of which kind (a `None` would
+    /// read "not configured" in the CLI and the UI). A URL of neither kind (none is stored: they
+    /// are validated) becomes [`HIDDEN_URL`].
+    pub fn without_location(mut self) -> DataSource {
+        self.database_url = self.database_url.map(|url| {
+            let scheme = url.trim().split(':').next().unwrap_or_default().to_ascii_lowercase();
+            match scheme.as_str() {
+                "postgres" | "postgresql" => HIDDEN_POSTGRES_URL.to_string(),
+                "sqlite" => HIDDEN_SQLITE_URL.to_string(),
+                _ => HIDDEN_URL.to_string(),
+            }
+        });
+        self
     }
 
     /// The name of the environment variable that overrides this source's URL.

@@ -104,7 +104,12 @@ impl std::fmt::Display for ExecutionStatus {
 pub struct SearchExecution {
     pub id: ExecutionId,
     pub search_id: SearchId,
-    pub data_source_id: SourceId,
+    /// The source searched; `None` once that source has been removed (the execution stays in the
+    /// history under [`SearchExecution::data_source_name`]: migration 0005).
+    pub data_source_id: Option<SourceId>,
+    /// The source's name when the search ran, stored with the execution so the history can name
+    /// a source that has since been removed.
+    pub data_source_name: String,
     pub status: ExecutionStatus,
     /// Exact matches the source returned (at most 100).
     pub results_count: Option<u32>,
@@ -145,6 +150,7 @@ impl<'r> sqlx::FromRow<'r, SqliteRow> for SearchExecution {
             id: row.try_get("id")?,
             search_id: row.try_get("search_id")?,
             data_source_id: row.try_get("data_source_id")?,
+            data_source_name: row.try_get("data_source_name")?,
             status: row.try_get("status")?,
             results_count: row.try_get("results_count")?,
             matches: count.map(|count| MatchCount { count, estimated: estimated.unwrap_or(false) }),

@@ -98,6 +98,7 @@ impl SourceUrl {
                 if path.is_empty() || path.contains('?') {
                     return Err("must name a bundle file, like sqlite:/path/to/opinions.sqlite (no options)".into());
                 }
+                check_bundle_path(path)?;
                 Ok(SourceUrl::Sqlite(path.to_string()))
             }
             other => Err(format!(
@@ -109,6 +110,30 @@ impl SourceUrl {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, SourceUrl::Sqlite(_))
     }
+}
+
+/// Checks where an SQLite bundle path may point. A relative path is inside the install's home
+/// folder and must stay there: no `..` component (even one that would come back: simpler to
+/// state and to check), and nothing that is relative to a drive or a root rather than to the
+/// home folder (Windows' `C:bundle.sqlite`, `\bundle.sqlite`). An absolute path is allowed: it is
+/// an administrator's explicit choice (a bundle on a shared drive, say), and only administrators
+/// set URLs. Checked by the text alone; a symbolic link inside the home folder is followed, as
+/// whoever can write the home folder controls the install anyway.
+pub fn check_bundle_path(path: &str) -> Result<(), String> {
+    use std::path::{Component, Path};
+    let path = Path::new(path);
+    if path.is_absolute() {
+        return Ok(());
+    }
+    let escapes =
+        path.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_) | Component::RootDir));
+    if escapes {
+        return Err("names a bundle outside the install folder with a relative path (`..`, or a drive or root \
+                    without a full path); give a path inside the install folder, like sqlite:sources/ny.sqlite, \
+                    or a full path, like sqlite:/srv/lexica/ny.sqlite"
+            .into());
+    }
+    Ok(())
 }
 
 /// Refuses every parameter but [`ALLOWED_PARAMS`], each at most once, with a valid value. No

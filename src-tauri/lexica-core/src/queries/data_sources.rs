@@ -105,7 +105,8 @@ pub async fn stamp_credential(db: impl SqliteExecutor<'_>, id: SourceId) -> Resu
     Ok(())
 }
 
-/// Deletes a source. Cascades: every grant on it and every search execution against it.
+/// Deletes a source. Cascades to every grant on it; its search executions stay in the history,
+/// with `data_source_id` set to NULL and the source's name kept (migration 0005).
 /// (Its keychain credential is removed by the caller, which owns the keychain.)
 pub async fn delete(db: impl SqliteExecutor<'_>, id: SourceId) -> Result<bool> {
     let done = sqlx::query("DELETE FROM data_sources WHERE id = ?").bind(id).execute(db).await?;

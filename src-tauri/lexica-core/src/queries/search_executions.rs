@@ -32,16 +32,18 @@ pub async fn list_for_search(db: impl SqliteExecutor<'_>, search: SearchId) -> R
         .await?)
 }
 
-/// Creates a `pending` execution of `search` on `source`.
+/// Creates a `pending` execution of `search` on `source`, recording the source's name with it
+/// (the history names the source by it after the source is removed).
 pub async fn insert_pending(
     db: impl SqliteExecutor<'_>,
     search: SearchId,
     source: SourceId,
 ) -> Result<SearchExecution> {
-    let execution = SearchExecution {
+    let mut execution = SearchExecution {
         id: ExecutionId::new(),
         search_id: search,
-        data_source_id: source,
+        data_source_id: Some(source),
+        data_source_name: String::new(),
         status: ExecutionStatus::Pending,
         results_count: None,
         matches: None,
@@ -53,9 +55,14 @@ pub async fn insert_pending(
     };
     // Stamped with this process as its owner, so crash recovery in another process leaves it be
     // while this process lives (see [`liveness`]).
-    sqlx::query(
-        "INSERT INTO search_executions (id, search_id, data_source_id, status, created_at, owner_id, owner_pid)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+    // The name is read in the same statement (callers pass only the id, inside the transaction
+    // that reads the sources): an unknown source leaves it NULL, which the schema refuses, as the
+    // foreign key did before.
+    execution.data_source_name = sqlx::query_scalar(
+        "INSERT INTO search_executions
+             (id, search_id, data_source_id, data_source_name, status, created_at, owner_id, owner_pid)
+         VALUES (?1, ?2, ?3, (SELECT name FROM data_sources WHERE id = ?3), 'pending', ?4, ?5, ?6)
+         RETURNING data_source_name",
     )
     .bind(execution.id)
     .bind(search)
@@ -63,7 +70,7 @@ pub async fn insert_pending(
     .bind(execution.created_at)
     .bind(liveness::process_owner_id())
     .bind(i64::from(std::process::id()))
-    .execute(db)
+    .fetch_one(db)
     .await?;
     Ok(execution)
 }

@@ -20,12 +20,34 @@ type LengthRow = (i64, i32);
 /// Opinions per batched read.
 const BATCH: usize = 1_000;
 
+/// Declares the execution's PostgreSQL transaction read-only, before its first read. The
+/// connection's `default_transaction_read_only` startup parameter already asks for that, but a
+/// connection pooler may strip startup parameters, and a role or database setting (or a session
+/// `SET`) may turn the default off; the transaction's own mode holds whatever the session says,
+/// so no search (nor a view or function a source's schema hides behind `opinions`) writes.
+const SET_READ_ONLY: &str = "SET TRANSACTION READ ONLY";
+
 /// A connection to one source, for the length of one execution.
 pub(super) enum SourceConn<'a> {
-    /// Inside the execution's read-only transaction (it carries the statement timeout).
+    /// Inside the execution's transaction (it carries the statement timeout), not yet declared
+    /// read-only: the first read does it (see [`SourceConn::reads`]) and moves to `PostgresReadOnly`.
     Postgres(&'a mut sqlx::PgConnection),
+    /// The same transaction, declared `READ ONLY`.
+    PostgresReadOnly(&'a mut sqlx::PgConnection),
+    /// The read-only declaration failed: nothing more is read through this connection.
+    Refused,
     Sqlite(&'a mut sqlx::SqliteConnection),
 }
+
+/// The connection a read goes through, once it is safe to read.
+enum Reads<'c> {
+    Postgres(&'c mut sqlx::PgConnection),
+    Sqlite(&'c mut sqlx::SqliteConnection),
+}
+
+/// What a read through a [`SourceConn::Refused`] connection fails with.
+const REFUSED_MESSAGE: &str =
+    "the source's transaction could not be made read-only, so Lexica read nothing from it; search again";
 
 /// One row of a plan's candidates.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +119,26 @@ fn df_per_pattern(patterns: &Patterns, exact: &HashMap<String, i64>, prefix: &[i
 }
 
 impl SourceConn<'_> {
+    /// The connection to read through. On PostgreSQL the transaction is declared `READ ONLY`
+    /// ([`SET_READ_ONLY`]) first, once: a state rather than a statement per read, since each
+    /// statement is a round trip to a server that may be far away. (Turning a transaction
+    /// read-only is allowed at any point of it; only the reverse is refused after a query.)
+    async fn reads(&mut self) -> Result<Reads<'_>, sqlx::Error> {
+        if matches!(self, SourceConn::Postgres(_))
+            && let SourceConn::Postgres(tx) = std::mem::replace(self, SourceConn::Refused)
+        {
+            // On failure `self` stays `Refused`: a connection that could not be made read-only
+            // is read no further.
+            sqlx::query(SET_READ_ONLY).execute(&mut *tx).await?;
+            *self = SourceConn::PostgresReadOnly(tx);
+        }
+        match self {
+            SourceConn::Postgres(tx) | SourceConn::PostgresReadOnly(tx) => Ok(Reads::Postgres(tx)),
+            SourceConn::Sqlite(conn) => Ok(Reads::Sqlite(conn)),
+            SourceConn::Refused => Err(sqlx::Error::Protocol(REFUSED_MESSAGE.into())),
+        }
+    }
+
     /// The source's statistics for the query's patterns; `complete: false` when the source has
     /// no Lexica statistics (or they were never filled).
     pub async fn stats(&mut self, patterns: &Patterns) -> Result<SourceStats, sqlx::Error> {
@@ -110,12 +152,12 @@ impl SourceConn<'_> {
         let mut postings: bool;
         let mut exact: HashMap<String, i64> = HashMap::new();
         let mut prefix_df = Vec::with_capacity(prefixes.len());
-        match self {
-            SourceConn::Postgres(tx) => {
+        match self.reads().await? {
+            Reads::Postgres(tx) => {
                 let present: bool = sqlx::query_scalar(
                     "SELECT to_regclass('lexica_corpus_stats') IS NOT NULL AND to_regclass('lexica_term_stats') IS NOT NULL",
                 )
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
                 if !present {
                     return Ok(SourceStats { df: vec![0; patterns.patterns.len()], ..SourceStats::default() });
@@ -124,7 +166,7 @@ impl SourceConn<'_> {
                     "SELECT opinions, case_name_words, citation_words, court_words, body_words
                        FROM lexica_corpus_stats WHERE id = 1",
                 )
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
                 // Asked of the catalog first: a query naming a missing column would abort the
                 // execution's transaction.
@@ -134,19 +176,19 @@ impl SourceConn<'_> {
                          WHERE table_schema = current_schema() AND table_name = 'lexica_corpus_stats'
                            AND column_name = 'postings_per_term')",
                 )
-                .fetch_one(&mut **tx)
+                .fetch_one(&mut *tx)
                 .await?;
                 if postings {
                     let per_term: Option<Option<i32>> =
                         sqlx::query_scalar("SELECT postings_per_term FROM lexica_corpus_stats WHERE id = 1")
-                            .fetch_optional(&mut **tx)
+                            .fetch_optional(&mut *tx)
                             .await?;
                     postings = per_term.flatten().is_some();
                 }
                 let rows: Vec<(String, i64)> =
                     sqlx::query_as("SELECT term, df FROM lexica_term_stats WHERE term = ANY($1)")
                         .bind(&forms)
-                        .fetch_all(&mut **tx)
+                        .fetch_all(&mut *tx)
                         .await?;
                 exact.extend(rows);
                 for p in &prefixes {
@@ -156,17 +198,17 @@ impl SourceConn<'_> {
                     )
                     .bind(*p)
                     .bind(prefix_end(p))
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut *tx)
                     .await?;
                     prefix_df.push(df);
                 }
             }
-            SourceConn::Sqlite(conn) => {
+            Reads::Sqlite(conn) => {
                 let present: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM sqlite_master WHERE type = 'table'
                         AND name IN ('lexica_corpus_stats', 'lexica_term_stats')",
                 )
-                .fetch_one(&mut **conn)
+                .fetch_one(&mut *conn)
                 .await?;
                 if present < 2 {
                     return Ok(SourceStats { df: vec![0; patterns.patterns.len()], ..SourceStats::default() });
@@ -175,7 +217,7 @@ impl SourceConn<'_> {
                     "SELECT opinions, case_name_words, citation_words, court_words, body_words
                        FROM lexica_corpus_stats WHERE id = 1",
                 )
-                .fetch_optional(&mut **conn)
+                .fetch_optional(&mut *conn)
                 .await?;
                 postings = sqlx::query_scalar(
                     "SELECT count(*) = 2 FROM (
@@ -183,12 +225,12 @@ impl SourceConn<'_> {
                         UNION ALL
                         SELECT 1 FROM pragma_table_info('lexica_corpus_stats') WHERE name = 'postings_per_term')",
                 )
-                .fetch_one(&mut **conn)
+                .fetch_one(&mut *conn)
                 .await?;
                 if postings {
                     let per_term: Option<Option<i64>> =
                         sqlx::query_scalar("SELECT postings_per_term FROM lexica_corpus_stats WHERE id = 1")
-                            .fetch_optional(&mut **conn)
+                            .fetch_optional(&mut *conn)
                             .await?;
                     postings = per_term.flatten().is_some();
                 }
@@ -197,7 +239,7 @@ impl SourceConn<'_> {
                     "SELECT term, df FROM lexica_term_stats WHERE term IN (SELECT value FROM json_each(?1))",
                 )
                 .bind(forms_json)
-                .fetch_all(&mut **conn)
+                .fetch_all(&mut *conn)
                 .await?;
                 exact.extend(rows);
                 for p in &prefixes {
@@ -206,7 +248,7 @@ impl SourceConn<'_> {
                     )
                     .bind(*p)
                     .bind(prefix_end(p))
-                    .fetch_one(&mut **conn)
+                    .fetch_one(&mut *conn)
                     .await?;
                     prefix_df.push(df);
                 }
@@ -229,15 +271,15 @@ impl SourceConn<'_> {
     /// Runs the plan's candidate statement.
     pub async fn candidates(&mut self, plan: &Plan) -> Result<Vec<Candidate>, sqlx::Error> {
         let sql = || sqlx::AssertSqlSafe(plan.sql.clone());
-        let rows: Vec<AnyRow> = match self {
-            SourceConn::Postgres(tx) => bind_all!(sqlx::query(sql()), &plan.binds)
-                .fetch_all(&mut **tx)
+        let rows: Vec<AnyRow> = match self.reads().await? {
+            Reads::Postgres(tx) => bind_all!(sqlx::query(sql()), &plan.binds)
+                .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
                 .map(AnyRow::Pg)
                 .collect(),
-            SourceConn::Sqlite(conn) => bind_all!(sqlx::query(sql()), &plan.binds)
-                .fetch_all(&mut **conn)
+            Reads::Sqlite(conn) => bind_all!(sqlx::query(sql()), &plan.binds)
+                .fetch_all(&mut *conn)
                 .await?
                 .into_iter()
                 .map(AnyRow::Sqlite)
@@ -251,8 +293,8 @@ impl SourceConn<'_> {
     pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
-            let (paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self {
-                SourceConn::Postgres(tx) => {
+            let (paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self.reads().await? {
+                Reads::Postgres(tx) => {
                     let paragraphs = sqlx::query_as(
                         "SELECT opinion_id, body FROM opinion_paragraphs
                           WHERE opinion_id = ANY($1) AND search_vector @@ $2::tsquery
@@ -260,19 +302,19 @@ impl SourceConn<'_> {
                     )
                     .bind(chunk)
                     .bind(filter)
-                    .fetch_all(&mut **tx)
+                    .fetch_all(&mut *tx)
                     .await?;
                     let lengths = if with_lengths {
                         sqlx::query_as("SELECT opinion_id, body_words FROM opinion_lengths WHERE opinion_id = ANY($1)")
                             .bind(chunk)
-                            .fetch_all(&mut **tx)
+                            .fetch_all(&mut *tx)
                             .await?
                     } else {
                         Vec::new()
                     };
                     (paragraphs, lengths)
                 }
-                SourceConn::Sqlite(conn) => {
+                Reads::Sqlite(conn) => {
                     let ids_json = serde_json::to_string(chunk).unwrap_or_else(|_| "[]".into());
                     let paragraphs = sqlx::query_as(
                         "SELECT op.opinion_id, op.body FROM opinion_paragraphs op
@@ -282,7 +324,7 @@ impl SourceConn<'_> {
                     )
                     .bind(&ids_json)
                     .bind(filter)
-                    .fetch_all(&mut **conn)
+                    .fetch_all(&mut *conn)
                     .await?;
                     let lengths = if with_lengths {
                         sqlx::query_as(
@@ -290,7 +332,7 @@ impl SourceConn<'_> {
                               WHERE opinion_id IN (SELECT value FROM json_each(?1))",
                         )
                         .bind(&ids_json)
-                        .fetch_all(&mut **conn)
+                        .fetch_all(&mut *conn)
                         .await?
                     } else {
                         Vec::new()
@@ -309,8 +351,8 @@ impl SourceConn<'_> {
     /// The `n` most frequent words starting with `prefix` (from `lexica_term_stats`).
     pub async fn prefix_terms(&mut self, prefix: &str, n: usize) -> Result<Vec<String>, sqlx::Error> {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        match self {
-            SourceConn::Postgres(tx) => {
+        match self.reads().await? {
+            Reads::Postgres(tx) => {
                 sqlx::query_scalar(
                     "SELECT term FROM lexica_term_stats WHERE term >= $1 COLLATE \"C\" AND term < $2 COLLATE \"C\"
                       ORDER BY df DESC, term LIMIT $3",
@@ -318,17 +360,17 @@ impl SourceConn<'_> {
                 .bind(prefix)
                 .bind(prefix_end(prefix))
                 .bind(n)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *tx)
                 .await
             }
-            SourceConn::Sqlite(conn) => {
+            Reads::Sqlite(conn) => {
                 sqlx::query_scalar(
                     "SELECT term FROM lexica_term_stats WHERE term >= ?1 AND term < ?2 ORDER BY df DESC, term LIMIT ?3",
                 )
                 .bind(prefix)
                 .bind(prefix_end(prefix))
                 .bind(n)
-                .fetch_all(&mut **conn)
+                .fetch_all(&mut *conn)
                 .await
             }
         }
@@ -339,8 +381,8 @@ impl SourceConn<'_> {
     pub async fn postings(&mut self, terms: &[String], per_term: u32) -> Result<Vec<Posting>, sqlx::Error> {
         let per_term = i64::from(per_term);
         let mut out = Vec::new();
-        match self {
-            SourceConn::Postgres(tx) => {
+        match self.reads().await? {
+            Reads::Postgres(tx) => {
                 let rows: Vec<(i64, i64, f32)> = sqlx::query_as(
                     "SELECT t.ord, p.opinion_id, p.impact
                        FROM unnest($1::text[]) WITH ORDINALITY AS t(term, ord)
@@ -350,21 +392,21 @@ impl SourceConn<'_> {
                 )
                 .bind(terms)
                 .bind(per_term)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *tx)
                 .await?;
                 for (ord, opinion_id, impact) in rows {
                     let term = usize::try_from(ord - 1).unwrap_or(usize::MAX);
                     out.push(Posting { term, opinion_id, impact });
                 }
             }
-            SourceConn::Sqlite(conn) => {
+            Reads::Sqlite(conn) => {
                 for (term, text) in terms.iter().enumerate() {
                     let rows: Vec<(i64, f64)> = sqlx::query_as(
                         "SELECT opinion_id, impact FROM lexica_postings WHERE term = ?1 ORDER BY impact DESC LIMIT ?2",
                     )
                     .bind(text)
                     .bind(per_term)
-                    .fetch_all(&mut **conn)
+                    .fetch_all(&mut *conn)
                     .await?;
                     // SQLite's REAL is a double; the impact was written from an f32-range value.
                     #[allow(clippy::cast_possible_truncation)]
@@ -383,9 +425,9 @@ impl SourceConn<'_> {
     /// the plan's limit cut the count short: see `retrieve::estimate`).
     pub async fn count(&mut self, plan: &Plan) -> Result<(u64, Option<i64>), sqlx::Error> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT count(*), max(x.id) FROM ({}) x", plan.sql));
-        let (n, max): (i64, Option<i64>) = match self {
-            SourceConn::Postgres(tx) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut **tx).await?,
-            SourceConn::Sqlite(conn) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut **conn).await?,
+        let (n, max): (i64, Option<i64>) = match self.reads().await? {
+            Reads::Postgres(tx) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut *tx).await?,
+            Reads::Sqlite(conn) => bind_all!(sqlx::query_as(sql), &plan.binds).fetch_one(&mut *conn).await?,
         };
         Ok((u64::try_from(n).unwrap_or(0), max))
     }
@@ -393,9 +435,9 @@ impl SourceConn<'_> {
     /// The smallest and largest opinion id (two index probes), `None` for an empty source.
     pub async fn id_range(&mut self) -> Result<Option<(i64, i64)>, sqlx::Error> {
         let sql = "SELECT (SELECT min(id) FROM opinions), (SELECT max(id) FROM opinions)";
-        let (lo, hi): (Option<i64>, Option<i64>) = match self {
-            SourceConn::Postgres(tx) => sqlx::query_as(sql).fetch_one(&mut **tx).await?,
-            SourceConn::Sqlite(conn) => sqlx::query_as(sql).fetch_one(&mut **conn).await?,
+        let (lo, hi): (Option<i64>, Option<i64>) = match self.reads().await? {
+            Reads::Postgres(tx) => sqlx::query_as(sql).fetch_one(&mut *tx).await?,
+            Reads::Sqlite(conn) => sqlx::query_as(sql).fetch_one(&mut *conn).await?,
         };
         Ok(lo.zip(hi))
     }
@@ -434,5 +476,58 @@ impl AnyRow {
             AnyRow::Pg(r) => read!(&r),
             AnyRow::Sqlite(r) => read!(&r),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, PgConnection};
+
+    use super::*;
+
+    /// Issue 13, item 7, on the real PostgreSQL test cluster: a session whose
+    /// `default_transaction_read_only` is off (what a pooler that strips startup parameters, or a
+    /// role setting, leaves) still cannot write through a search's reads.
+    #[tokio::test]
+    async fn a_write_through_a_search_connection_is_refused_with_read_only_off() {
+        let Ok(admin_url) = std::env::var("LEXICA_TEST_PG_URL") else {
+            assert!(std::env::var_os("CI").is_none(), "LEXICA_TEST_PG_URL is not set in CI");
+            eprintln!("skipped: LEXICA_TEST_PG_URL is not set (run tests/run-all.sh)");
+            return;
+        };
+        let mut conn = PgConnection::connect(&admin_url).await.unwrap();
+        let table = format!("lexica_read_only_probe_{}", uuid::Uuid::new_v4().simple());
+        let ddl = format!("CREATE TABLE {table} (x int)");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)).execute(&mut conn).await.unwrap();
+        sqlx::query("SET default_transaction_read_only = off").execute(&mut conn).await.unwrap();
+
+        let mut tx = conn.begin().await.unwrap();
+        let plan = Plan {
+            backend: lexica_query::Backend::Postgres,
+            sql: format!(
+                "INSERT INTO {table} (x) VALUES (1)
+                 RETURNING 1::bigint, ''::text, NULL::text, ''::text, NULL::text, NULL::text, NULL::text"
+            ),
+            binds: Vec::new(),
+            needs_check: false,
+            check_reasons: Vec::new(),
+            clauses: Vec::new(),
+            exclusion_needs_check: false,
+            paragraph_filter: String::new(),
+        };
+        let refused = {
+            let mut reads = SourceConn::Postgres(&mut tx);
+            reads.candidates(&plan).await
+        };
+        let error = refused.expect_err("the write went through");
+        let code = error.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("25006"), "{error}");
+        tx.rollback().await.unwrap();
+
+        let count = format!("SELECT count(*) FROM {table}");
+        let written: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count)).fetch_one(&mut conn).await.unwrap();
+        assert_eq!(written, 0);
+        let drop = format!("DROP TABLE {table}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await.unwrap();
     }
 }

@@ -49,6 +49,14 @@ pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, h
             Ok(SourceTarget::Postgres(options))
         }
         SourceUrl::Sqlite(path) => {
+            // Re-checked here, not trusted: a `SourceUrl` can be built without `parse`.
+            crate::models::check_bundle_path(path).map_err(|problem| Error::Source {
+                name: source.name.clone(),
+                message: format!(
+                    "its URL cannot be used (it {problem}); fix it with `lexica sources edit {} --url …`",
+                    source.name
+                ),
+            })?;
             // A relative bundle path is relative to the install's home folder, so a provisioning
             // file can say `sqlite:sources/ny.sqlite` on every machine.
             let path = if Path::new(path).is_absolute() { PathBuf::from(path) } else { home.join(path) };
@@ -61,7 +69,16 @@ pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, h
                     ),
                 });
             }
-            let options = SqliteConnectOptions::new().filename(&path).read_only(true).create_if_missing(false);
+            // Opened read-only, and more: `query_only` refuses writes even should the file be
+            // opened writable some day, and `trusted_schema = OFF` keeps the bundle's own views
+            // and triggers from calling functions or virtual tables not marked harmless (a bundle
+            // is a file someone handed over; its schema is not Lexica's).
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .read_only(true)
+                .create_if_missing(false)
+                .pragma("query_only", "ON")
+                .pragma("trusted_schema", "OFF");
             Ok(SourceTarget::Sqlite(options, path))
         }
     }

@@ -90,7 +90,10 @@ pub async fn examine(source: &DataSource, keychain: &Keychain, home: &std::path:
                     if u.username().is_empty() { "(OS user)" } else { u.username() }
                 ),
             );
-            let password = match keychain.password(source.id).await {
+            // As a search does (see `needs_keychain`): a source never given a password connects
+            // without asking the keychain, so the report does not blame a keychain it does not need.
+            let stored = if super::needs_keychain(source) { keychain.password(source.id).await } else { Ok(None) };
+            let password = match stored {
                 Ok(Some(p)) => {
                     report.push(
                         "credential",
@@ -104,7 +107,8 @@ pub async fn examine(source: &DataSource, keychain: &Keychain, home: &std::path:
                         "credential",
                         CheckStatus::Warning,
                         format!(
-                            "no password is stored; the server must accept this role without one (set it with `lexica sources set-password {}`)",
+                            "no password is stored; the server must accept this role without one (trust, peer, \
+                             a .pgpass entry or PGPASSWORD), or set it with `lexica sources set-password {}`",
                             source.name
                         ),
                     );

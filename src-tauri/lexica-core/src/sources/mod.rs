@@ -252,11 +252,16 @@ impl SourceRegistry {
 
     async fn build(&self, source: &DataSource, url: &SourceUrl) -> Result<(SourcePool, bool)> {
         let password = match url {
-            SourceUrl::Postgres(_) => self.keychain.password(source.id).await.map_err(|e| Error::Source {
-                name: source.name.clone(),
-                message: format!("its password could not be read: {e}"),
-            })?,
-            SourceUrl::Sqlite(_) => None,
+            // Only a source that was ever given a password asks the keychain: one without lets the
+            // server and the driver decide (trust, peer, `.pgpass`, `PGPASSWORD`), and must work on
+            // a machine with no keychain at all rather than fail because none is reachable.
+            SourceUrl::Postgres(_) if needs_keychain(source) => {
+                self.keychain.password(source.id).await.map_err(|e| Error::Source {
+                    name: source.name.clone(),
+                    message: format!("its password could not be read: {e}"),
+                })?
+            }
+            SourceUrl::Postgres(_) | SourceUrl::Sqlite(_) => None,
         };
         let acquire = source.acquire_timeout();
         let pool = match connect::target(source, url, password.as_ref(), &self.home)? {
@@ -278,6 +283,13 @@ impl SourceRegistry {
         };
         Ok((pool, password.is_some()))
     }
+}
+
+/// Whether connecting to `source` must read its password from the keychain: only when one was
+/// ever set (`credential_updated_at` is stamped by `set-password` and `clear-password`). A source
+/// never given one is not looked up, so no keychain is needed to reach it.
+pub(crate) fn needs_keychain(source: &DataSource) -> bool {
+    source.credential_updated_at.is_some()
 }
 
 /// The source's effective URL (environment override first), or an error saying how to set one.

@@ -8,7 +8,25 @@ import type { SourceId } from "./SourceId";
 /**
  * One source's execution, named.
  */
-export type ExecutionRecord = { source_name: string, id: ExecutionId, search_id: SearchId, data_source_id: SourceId, status: ExecutionStatus, 
+export type ExecutionRecord = { 
+/**
+ * The source's name as it was when the search ran (also when it has since been removed).
+ */
+source_name: string, 
+/**
+ * Whether the source has been removed since (its executions stay in the history).
+ */
+source_removed: boolean, id: ExecutionId, search_id: SearchId, 
+/**
+ * The source searched; `None` once that source has been removed (the execution stays in the
+ * history under [`SearchExecution::data_source_name`]: migration 0005).
+ */
+data_source_id: SourceId | null, 
+/**
+ * The source's name when the search ran, stored with the execution so the history can name
+ * a source that has since been removed.
+ */
+data_source_name: string, status: ExecutionStatus, 
 /**
  * Exact matches the source returned (at most 100).
  */

@@ -8,7 +8,17 @@ import type { SourceId } from "./SourceId";
 /**
  * A row of `search_executions`: one source's part of one search.
  */
-export type SearchExecution = { id: ExecutionId, search_id: SearchId, data_source_id: SourceId, status: ExecutionStatus, 
+export type SearchExecution = { id: ExecutionId, search_id: SearchId, 
+/**
+ * The source searched; `None` once that source has been removed (the execution stays in the
+ * history under [`SearchExecution::data_source_name`]: migration 0005).
+ */
+data_source_id: SourceId | null, 
+/**
+ * The source's name when the search ran, stored with the execution so the history can name
+ * a source that has since been removed.
+ */
+data_source_name: string, status: ExecutionStatus, 
 /**
  * Exact matches the source returned (at most 100).
  */
