@@ -43,9 +43,14 @@ pub fn target(source: &DataSource, url: &SourceUrl, password: Option<&Secret>, h
             let timeout_ms = source.query_timeout_ms.to_string();
             // default_transaction_read_only refuses writes (SQLSTATE 25006); a session could turn it
             // off, which Lexica never does, and the doctor recommends a SELECT-only role besides.
-            options = options
-                .application_name(APPLICATION_NAME)
-                .options([("default_transaction_read_only", "on"), ("statement_timeout", timeout_ms.as_str())]);
+            // jit off: Lexica's statements are short index reads, and PostgreSQL's JIT compiles
+            // whenever a row estimate is large (measured: 190 ms of a 290 ms paragraph read at
+            // 200k opinions, for a statement that runs in 90 ms without it).
+            options = options.application_name(APPLICATION_NAME).options([
+                ("default_transaction_read_only", "on"),
+                ("statement_timeout", timeout_ms.as_str()),
+                ("jit", "off"),
+            ]);
             Ok(SourceTarget::Postgres(options))
         }
         SourceUrl::Sqlite(path) => {
