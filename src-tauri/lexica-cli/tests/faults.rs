@@ -81,11 +81,8 @@ fn have(program: &str) -> bool {
 /// The first [`OPINIONS`] opinions of the shared corpus as a JSON Lines file in `dir`.
 fn corpus_sample(dir: &Path) -> PathBuf {
     let gz = repo().join("../shared/corpus/opinions.jsonl.gz");
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("gzip -dc '{}' | head -n {OPINIONS}", gz.display()))
-        .output()
-        .unwrap();
+    let out =
+        Command::new("sh").arg("-c").arg(format!("gzip -dc '{}' | head -n {OPINIONS}", gz.display())).output().unwrap();
     assert!(out.status.success() && !out.stdout.is_empty(), "reading {}: {}", gz.display(), text(&out));
     let path = dir.join("sample.jsonl");
     std::fs::write(&path, out.stdout).unwrap();
@@ -234,7 +231,10 @@ fn postgres_stopped_mid_query_fails_that_source_and_the_other_completes() {
     let started = Instant::now();
     while String::from_utf8_lossy(
         &cluster
-            .psql("opinions", "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation IS NOT NULL")
+            .psql(
+                "opinions",
+                "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND granted AND relation IS NOT NULL",
+            )
             .stdout,
     )
     .trim()
@@ -382,7 +382,8 @@ fn the_keychain_locked_between_two_searches_is_said_without_hanging() {
     let suffix = uuid_like();
     let (database, role, password) = (format!("fault_kc_{suffix}"), format!("fault_kc_{suffix}"), "kc-fault-pw");
     let admin = |sql: &str| {
-        let out = Command::new("psql").args([&admin_url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
+        let out =
+            Command::new("psql").args([&admin_url, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().unwrap();
         assert!(out.status.success(), "{sql}: {}", text(&out));
     };
     admin(&format!("CREATE DATABASE {database}"));
@@ -438,7 +439,8 @@ fn the_keychain_locked_between_two_searches_is_said_without_hanging() {
     let second = execution(&search, "kc");
     assert_eq!(second["status"], "failed", "{search}");
     assert!(second["error_message"].as_str().unwrap_or_default().contains("locked"), "{second}");
-    let _ = Command::new("psql").args([&admin_url, "-qAtX", "-c", &format!("DROP DATABASE IF EXISTS {database}")]).output();
+    let _ =
+        Command::new("psql").args([&admin_url, "-qAtX", "-c", &format!("DROP DATABASE IF EXISTS {database}")]).output();
     let _ = Command::new("psql").args([&admin_url, "-qAtX", "-c", &format!("DROP ROLE IF EXISTS {role}")]).output();
 }
 
