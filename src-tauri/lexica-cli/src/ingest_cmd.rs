@@ -45,7 +45,8 @@ pub async fn run(args: IngestArgs, json: bool) -> Result<(), IngestError> {
         // The report holds only strings and numbers; serialization cannot fail.
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        println!("{report}");
+        // Rejected lines are described from the input file, which may hold anything.
+        println!("{}", crate::output::clean(&report.to_string()));
     }
     Ok(())
 }

@@ -109,6 +109,22 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error as a log line may carry it: the message, except for a malformed query, which is
+    /// named by its kind and position only. A query is what a lawyer is researching (a client's
+    /// matter, in their words); it is kept in the search history, whose readers are checked, and
+    /// never in a log file, which anyone with the machine's logs reads. [`Error::Query`]'s
+    /// `Display` draws the query under a caret: never log it with `error = %e`.
+    pub fn log_summary(&self) -> String {
+        match self {
+            Error::Query(q) => {
+                format!("malformed query ({:?} at characters {}..{})", q.kind, q.char_start, q.char_end)
+            }
+            other => truncate_message(&other.to_string()),
+        }
+    }
+}
+
 /// The kinds of [`Error`], as the UI and `--json` output see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -148,6 +164,18 @@ pub struct QueryProblem {
     pub char_end: u32,
     pub message: String,
     pub fix: String,
+}
+
+impl ErrorReport {
+    /// The report as a log line may carry it (see [`Error::log_summary`]): for a malformed query,
+    /// its position only, never `message` (which quotes the query) nor the problem's wording.
+    pub fn log_summary(&self) -> String {
+        match (&self.kind, &self.query) {
+            (ErrorKind::Query, Some(q)) => format!("malformed query (at characters {}..{})", q.char_start, q.char_end),
+            (ErrorKind::Query, None) => "malformed query".to_string(),
+            _ => self.message.clone(),
+        }
+    }
 }
 
 impl From<&Error> for ErrorReport {

@@ -95,8 +95,10 @@ impl Lexica {
         &self.home
     }
 
-    /// The app database, for the core's own modules and tests.
-    pub fn db(&self) -> &SqlitePool {
+    /// The app database, for the core's own modules (tests reach it through `testing::db`).
+    /// Private to the core: a face that held it could read and write tables without the checks
+    /// of the methods here.
+    pub(crate) fn db(&self) -> &SqlitePool {
         &self.db
     }
 
@@ -245,18 +247,51 @@ impl Lexica {
     }
 
     pub async fn edit_source(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<DataSource> {
+        Ok(self.edit_source_reporting(actor, name, changes).await?.source)
+    }
+
+    /// [`Lexica::edit_source`], also saying whether the stored password was removed.
+    ///
+    /// A password is given for one server and role: when the edit points the source at another
+    /// host, port or user (or away from PostgreSQL), the stored password is deleted from the
+    /// keychain before the edit is written, so it is never sent to a server it was not meant for
+    /// (a mistyped or hostile host would otherwise receive it). If the keychain cannot delete
+    /// it, nothing is changed. The removal is logged at `warn` (the terminal sees it too).
+    pub async fn edit_source_reporting(&self, actor: &User, name: &str, changes: SourceChanges) -> Result<SourceEdit> {
         let mut tx = self.db.begin().await?;
         require_admin_now(&mut *tx, actor, "editing a source").await?;
         let mut source = find_source(&mut *tx, name).await?;
+        let before = server_identity(&source);
         source.apply(changes);
         source.validate()?;
+        let after = server_identity(&source);
+        let password_cleared = if before.is_some() && before != after && needs_keychain_now(&source) {
+            self.keychain.delete_password(source.id).await.map_err(|e| {
+                Error::Refused(format!(
+                    "the source's stored password was given for another server and could not be removed from the \
+                     keychain ({e}); nothing was changed: unlock the keychain and edit again"
+                ))
+            })?
+        } else {
+            false
+        };
         queries::data_sources::update(&mut *tx, &source).await?;
+        if password_cleared {
+            queries::data_sources::stamp_credential(&mut *tx, source.id).await?;
+        }
         tx.commit().await?;
-        if !source.is_active {
+        if !source.is_active || password_cleared || before != after {
             self.sources.evict(source.id).await;
         }
+        if password_cleared {
+            tracing::warn!(
+                actor = %actor.username, source = %source.name,
+                "the source's host, port or user changed: its stored password, given for the previous server, was \
+                 removed from the keychain; set the new one with `lexica sources set-password`"
+            );
+        }
         tracing::info!(actor = %actor.username, source = %source.name, "source edited");
-        find_source(&self.db, name).await
+        Ok(SourceEdit { source: find_source(&self.db, name).await?, password_cleared })
     }
 
     pub async fn set_source_active(&self, actor: &User, name: &str, active: bool) -> Result<DataSource> {
@@ -410,6 +445,29 @@ impl Lexica {
         }
         Ok(records)
     }
+}
+
+/// What [`Lexica::edit_source_reporting`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceEdit {
+    /// The source as stored after the edit (flattened: the JSON is the source's, plus the flag).
+    #[serde(flatten)]
+    pub source: DataSource,
+    /// Whether the stored password was removed because the host, port or user changed.
+    pub password_cleared: bool,
+}
+
+/// Who a source's stored password was given to: the host, port and user of its stored
+/// PostgreSQL URL; `None` for a bundle, no URL, or a URL that does not parse.
+fn server_identity(source: &DataSource) -> Option<(String, u16, String)> {
+    let url = source.database_url.as_deref()?;
+    crate::models::SourceUrl::parse(url).ok()?.server_identity()
+}
+
+/// Whether the source may have a password in the keychain (one was set or cleared since it was
+/// created; see [`crate::sources`]): a source never given one does not touch the keychain.
+fn needs_keychain_now(source: &DataSource) -> bool {
+    source.credential_updated_at.is_some()
 }
 
 /// Refuses `action` unless `actor` is an administrator *now*, as the app database says: the

@@ -5,7 +5,8 @@
 use lexica_core::models::{
     ExecutionOutcome, ExecutionStatus, PermissionLevel, Search, SearchId, SearchMode, SourceChanges,
 };
-use lexica_core::{Error, Lexica, db, queries};
+use lexica_core::testing::queries;
+use lexica_core::{Error, Lexica, db};
 
 async fn fresh() -> (tempfile::TempDir, Lexica) {
     let dir = tempfile::tempdir().unwrap();
@@ -44,17 +45,21 @@ async fn reopening_applies_nothing_twice_and_does_not_recreate_deleted_seed() {
     let lexica = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
     let me = lexica.acting_user(None).await.unwrap();
     lexica.remove_source(&me, "ny_appeals").await.unwrap();
-    let applied: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(lexica.db()).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(lexica_core::testing::db(&lexica))
+        .await
+        .unwrap();
     lexica.close().await;
 
     let again = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
     // Running the migrator explicitly a second time is a no-op too.
-    db::MIGRATOR.run(again.db()).await.unwrap();
-    let applied_again: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(again.db()).await.unwrap();
+    lexica_core::testing::MIGRATOR.run(lexica_core::testing::db(&again)).await.unwrap();
+    let applied_again: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(lexica_core::testing::db(&again))
+        .await
+        .unwrap();
     assert_eq!(applied, applied_again);
-    assert_eq!(applied_again as usize, db::MIGRATOR.iter().count());
+    assert_eq!(applied_again as usize, lexica_core::testing::MIGRATOR.iter().count());
     assert!(matches!(again.get_source(&me, "ny_appeals").await, Err(Error::NotFound { .. })));
     assert_eq!(again.list_users(&me).await.unwrap().len(), 1);
 }
@@ -62,15 +67,17 @@ async fn reopening_applies_nothing_twice_and_does_not_recreate_deleted_seed() {
 #[tokio::test]
 async fn database_runs_in_wal_with_foreign_keys() {
     let (_dir, lexica) = fresh().await;
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(lexica.db()).await.unwrap();
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(lexica.db()).await.unwrap();
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(lexica.db()).await.unwrap();
+    let mode: String =
+        sqlx::query_scalar("PRAGMA journal_mode").fetch_one(lexica_core::testing::db(&lexica)).await.unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(lexica_core::testing::db(&lexica)).await.unwrap();
+    let busy: i64 =
+        sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(lexica_core::testing::db(&lexica)).await.unwrap();
     assert_eq!(mode, "wal");
     assert_eq!(fk, 1);
     assert_eq!(busy, 5000);
     let indexes: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_%' ORDER BY name")
-            .fetch_all(lexica.db())
+            .fetch_all(lexica_core::testing::db(&lexica))
             .await
             .unwrap();
     assert_eq!(
@@ -102,24 +109,25 @@ async fn uniqueness_is_enforced() {
     let count: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM user_data_source_permissions p JOIN users u ON u.id = p.user_id WHERE u.username = 'jdoe'",
     )
-    .fetch_one(lexica.db())
+    .fetch_one(lexica_core::testing::db(&lexica))
     .await
     .unwrap();
     assert_eq!(count, 1);
     // And the database itself refuses a duplicate pair, whatever the caller.
-    let user = queries::users::get_by_username(lexica.db(), "jdoe").await.unwrap().unwrap();
-    let source = queries::data_sources::get_by_name(lexica.db(), "firm_ny").await.unwrap().unwrap();
+    let user = queries::users::get_by_username(lexica_core::testing::db(&lexica), "jdoe").await.unwrap().unwrap();
+    let source =
+        queries::data_sources::get_by_name(lexica_core::testing::db(&lexica), "firm_ny").await.unwrap().unwrap();
     let raw = sqlx::query("INSERT INTO user_data_source_permissions (id, user_id, data_source_id) VALUES ('x', ?, ?)")
         .bind(user.id)
         .bind(source.id)
-        .execute(lexica.db())
+        .execute(lexica_core::testing::db(&lexica))
         .await;
     assert!(raw.unwrap_err().as_database_error().unwrap().is_unique_violation());
 }
 
 async fn search_with_execution(lexica: &Lexica, username: &str, source: &str) -> (SearchId, lexica_core::ExecutionId) {
-    let user = queries::users::get_by_username(lexica.db(), username).await.unwrap().unwrap();
-    let source = queries::data_sources::get_by_name(lexica.db(), source).await.unwrap().unwrap();
+    let user = queries::users::get_by_username(lexica_core::testing::db(lexica), username).await.unwrap().unwrap();
+    let source = queries::data_sources::get_by_name(lexica_core::testing::db(lexica), source).await.unwrap().unwrap();
     let search = Search {
         id: SearchId::new(),
         user_id: user.id,
@@ -128,8 +136,10 @@ async fn search_with_execution(lexica: &Lexica, username: &str, source: &str) ->
         filters: serde_json::json!({"court": "NY"}),
         created_at: chrono::Utc::now(),
     };
-    queries::searches::insert(lexica.db(), &search).await.unwrap();
-    let execution = queries::search_executions::insert_pending(lexica.db(), search.id, source.id).await.unwrap();
+    queries::searches::insert(lexica_core::testing::db(lexica), &search).await.unwrap();
+    let execution = queries::search_executions::insert_pending(lexica_core::testing::db(lexica), search.id, source.id)
+        .await
+        .unwrap();
     (search.id, execution.id)
 }
 
@@ -140,7 +150,7 @@ async fn count(lexica: &Lexica, table: &'static str) -> i64 {
         "user_data_source_permissions" => "SELECT count(*) FROM user_data_source_permissions",
         _ => unreachable!(),
     };
-    sqlx::query_scalar(sql).fetch_one(lexica.db()).await.unwrap()
+    sqlx::query_scalar(sql).fetch_one(lexica_core::testing::db(lexica)).await.unwrap()
 }
 
 #[tokio::test]
@@ -196,20 +206,27 @@ async fn execution_moves_only_along_legal_transitions() {
     let none = ExecutionOutcome::default();
     use ExecutionStatus::*;
     // pending → completed skips running: refused, nothing written.
-    let err = queries::search_executions::transition(lexica.db(), id, Completed, &none).await.unwrap_err();
+    let err = queries::search_executions::transition(lexica_core::testing::db(&lexica), id, Completed, &none)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("cannot move to `completed`"), "{err}");
-    assert_eq!(queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap().status, Pending);
+    assert_eq!(
+        queries::search_executions::get(lexica_core::testing::db(&lexica), id).await.unwrap().unwrap().status,
+        Pending
+    );
     // pending → pending is never legal.
-    assert!(queries::search_executions::transition(lexica.db(), id, Pending, &none).await.is_err());
+    assert!(
+        queries::search_executions::transition(lexica_core::testing::db(&lexica), id, Pending, &none).await.is_err()
+    );
 
-    queries::search_executions::transition(lexica.db(), id, Running, &none).await.unwrap();
-    let running = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), id, Running, &none).await.unwrap();
+    let running = queries::search_executions::get(lexica_core::testing::db(&lexica), id).await.unwrap().unwrap();
     assert!(running.started_at.is_some() && running.completed_at.is_none());
 
     let done =
         ExecutionOutcome { results_count: Some(42), execution_time_ms: Some(130), ..ExecutionOutcome::default() };
-    queries::search_executions::transition(lexica.db(), id, Completed, &done).await.unwrap();
-    let completed = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), id, Completed, &done).await.unwrap();
+    let completed = queries::search_executions::get(lexica_core::testing::db(&lexica), id).await.unwrap().unwrap();
     assert_eq!(
         (completed.status, completed.results_count, completed.execution_time_ms),
         (Completed, Some(42), Some(130))
@@ -218,9 +235,15 @@ async fn execution_moves_only_along_legal_transitions() {
 
     // A final state is final: a late cancel or timeout loses.
     for late in [Cancelled, TimedOut, Failed, Running] {
-        assert!(queries::search_executions::transition(lexica.db(), id, late, &none).await.is_err(), "{late}");
+        assert!(
+            queries::search_executions::transition(lexica_core::testing::db(&lexica), id, late, &none).await.is_err(),
+            "{late}"
+        );
     }
-    assert_eq!(queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap().status, Completed);
+    assert_eq!(
+        queries::search_executions::get(lexica_core::testing::db(&lexica), id).await.unwrap().unwrap().status,
+        Completed
+    );
 }
 
 #[tokio::test]
@@ -233,17 +256,23 @@ async fn executions_left_open_by_a_crash_are_closed_at_next_start() {
     let (_, running) = search_with_execution(&lexica, &me.username, "firm_ny").await;
     let (_, done) = search_with_execution(&lexica, &me.username, "firm_fed").await;
     let none = ExecutionOutcome::default();
-    queries::search_executions::transition(lexica.db(), running, ExecutionStatus::Running, &none).await.unwrap();
-    queries::search_executions::transition(lexica.db(), done, ExecutionStatus::Running, &none).await.unwrap();
-    queries::search_executions::transition(lexica.db(), done, ExecutionStatus::Completed, &none).await.unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), running, ExecutionStatus::Running, &none)
+        .await
+        .unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), done, ExecutionStatus::Running, &none)
+        .await
+        .unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), done, ExecutionStatus::Completed, &none)
+        .await
+        .unwrap();
     lexica.close().await; // the "crash": the running execution never finished
 
     let again = Lexica::open(Some(dir.path().to_path_buf())).await.unwrap();
-    let closed = queries::search_executions::get(again.db(), running).await.unwrap().unwrap();
+    let closed = queries::search_executions::get(lexica_core::testing::db(&again), running).await.unwrap().unwrap();
     assert_eq!(closed.status, ExecutionStatus::Failed);
     assert_eq!(closed.error_message.as_deref(), Some(queries::search_executions::INTERRUPTED_MESSAGE));
     assert_eq!(
-        queries::search_executions::get(again.db(), done).await.unwrap().unwrap().status,
+        queries::search_executions::get(lexica_core::testing::db(&again), done).await.unwrap().unwrap().status,
         ExecutionStatus::Completed
     );
     let history = again.history(&me, 10, false).await.unwrap();
@@ -258,16 +287,19 @@ async fn the_database_checks_stored_values_too() {
     let me = lexica.acting_user(None).await.unwrap();
     lexica.add_source(&me, "firm_ny", sqlite_source("/tmp/a.sqlite")).await.unwrap();
     search_with_execution(&lexica, &me.username, "firm_ny").await;
-    let bad = sqlx::query("UPDATE search_executions SET status = 'exploded'").execute(lexica.db()).await;
+    let bad = sqlx::query("UPDATE search_executions SET status = 'exploded'")
+        .execute(lexica_core::testing::db(&lexica))
+        .await;
     assert!(bad.is_err(), "an unknown status is refused by the schema");
     lexica.grant(&me, &me.username, "firm_ny", PermissionLevel::Read).await.unwrap();
-    let bad =
-        sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'").execute(lexica.db()).await;
+    let bad = sqlx::query("UPDATE user_data_source_permissions SET permission_level = 'owner'")
+        .execute(lexica_core::testing::db(&lexica))
+        .await;
     assert!(bad.is_err(), "an unknown permission level is refused by the schema");
     let bad =
         sqlx::query("INSERT INTO data_sources (id, name, display_name, source_type) VALUES ('x', 'toolong', 'x', ?)")
             .bind("t".repeat(51))
-            .execute(lexica.db())
+            .execute(lexica_core::testing::db(&lexica))
             .await;
     assert!(bad.is_err(), "source_type longer than 50 is refused by the schema");
 }

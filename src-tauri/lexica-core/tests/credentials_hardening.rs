@@ -57,7 +57,10 @@ async fn a_non_admin_sees_no_host_role_or_database() {
     lexica.add_source(&admin, "firm_ny", pg_source(url)).await.unwrap();
     lexica.add_user(&admin, "clerk", None, false).await.unwrap();
     lexica.grant(&admin, "clerk", "firm_ny", PermissionLevel::Read).await.unwrap();
-    let clerk = lexica_core::queries::users::get_by_username(lexica.db(), "clerk").await.unwrap().unwrap();
+    let clerk = lexica_core::testing::queries::users::get_by_username(lexica_core::testing::db(&lexica), "clerk")
+        .await
+        .unwrap()
+        .unwrap();
 
     let listed = lexica.list_sources(&clerk).await.unwrap();
     let shown = lexica.get_source(&clerk, "firm_ny").await.unwrap();

@@ -6,10 +6,10 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use lexica_core::Lexica;
 use lexica_core::credentials::Keychain;
 use lexica_core::models::{ExecutionStatus, PermissionLevel, SourceChanges};
 use lexica_core::search::{EventSink, SearchRequest};
-use lexica_core::{Lexica, db};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +79,7 @@ async fn an_upgraded_install_keeps_every_execution_and_can_then_remove_the_sourc
         .create_if_missing(true)
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
-    db::MIGRATOR.run_to(BEFORE_NAMES, &pool).await.unwrap();
+    lexica_core::testing::MIGRATOR.run_to(BEFORE_NAMES, &pool).await.unwrap();
     for statement in [
         "INSERT INTO users (id, username) VALUES ('00000000-0000-4000-8000-000000000001', 'old')",
         "INSERT INTO data_sources (id, name, display_name) VALUES ('00000000-0000-4000-8000-00000000000a', 'a', 'A')",
@@ -102,7 +102,7 @@ async fn an_upgraded_install_keeps_every_execution_and_can_then_remove_the_sourc
         "SELECT id, data_source_id, data_source_name, status, results_count, match_count, owner_id
            FROM search_executions ORDER BY id",
     )
-    .fetch_all(lexica.db())
+    .fetch_all(lexica_core::testing::db(&lexica))
     .await
     .unwrap();
     assert_eq!(
@@ -132,24 +132,29 @@ async fn an_upgraded_install_keeps_every_execution_and_can_then_remove_the_sourc
     let index: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'idx_search_executions_source_id'",
     )
-    .fetch_all(lexica.db())
+    .fetch_all(lexica_core::testing::db(&lexica))
     .await
     .unwrap();
     assert_eq!(index, ["idx_search_executions_source_id"]);
     let on_delete: String = sqlx::query_scalar(
         "SELECT on_delete FROM pragma_foreign_key_list('search_executions') WHERE \"table\" = 'data_sources'",
     )
-    .fetch_one(lexica.db())
+    .fetch_one(lexica_core::testing::db(&lexica))
     .await
     .unwrap();
     assert_eq!(on_delete, "SET NULL");
-    let broken: Vec<(String,)> =
-        sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(lexica.db()).await.unwrap();
+    let broken: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(lexica_core::testing::db(&lexica))
+        .await
+        .unwrap();
     assert!(broken.is_empty(), "{broken:?}");
 
     // The old admin of the install removes `a`: its execution stays, named.
-    sqlx::query("UPDATE users SET is_admin = 1").execute(lexica.db()).await.unwrap();
-    let old = lexica_core::queries::users::get_by_username(lexica.db(), "old").await.unwrap().unwrap();
+    sqlx::query("UPDATE users SET is_admin = 1").execute(lexica_core::testing::db(&lexica)).await.unwrap();
+    let old = lexica_core::testing::queries::users::get_by_username(lexica_core::testing::db(&lexica), "old")
+        .await
+        .unwrap()
+        .unwrap();
     lexica.remove_source(&old, "a").await.unwrap();
     let history = lexica.history(&old, 10, false).await.unwrap();
     let names: Vec<_> = history[0]

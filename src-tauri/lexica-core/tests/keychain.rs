@@ -94,7 +94,9 @@ async fn a_password_stored_with_secret_tool_connects_to_a_password_protected_rol
     assert!(err.contains("set-password kc_outside"), "{err}");
     // Once the install records that a password exists (`set-password` stamps it), the failed
     // attempts above left no pool behind, and the next call reads the keychain afresh.
-    lexica_core::queries::data_sources::stamp_credential(lexica.db(), source.id).await.unwrap();
+    lexica_core::testing::queries::data_sources::stamp_credential(lexica_core::testing::db(&lexica), source.id)
+        .await
+        .unwrap();
     let source = lexica.get_source(&admin, "kc_outside").await.unwrap();
     assert_eq!(lexica.source_opinion_count(&source).await.unwrap(), 6);
     let report = lexica.test_source(&admin, "kc_outside").await.unwrap();

@@ -13,8 +13,8 @@ use lexica_core::credentials::Keychain;
 use lexica_core::models::{
     ExecutionOutcome, ExecutionStatus, PermissionLevel, Search, SearchId, SearchMode, SourceChanges,
 };
-use lexica_core::queries::{self, liveness, search_executions::INTERRUPTED_MESSAGE};
 use lexica_core::search::{EventSink, SearchRequest};
+use lexica_core::testing::queries::{self, liveness, search_executions::INTERRUPTED_MESSAGE};
 use lexica_core::{Lexica, User};
 use tokio_util::sync::CancellationToken;
 
@@ -55,7 +55,7 @@ async fn install_with_black_hole() -> (tempfile::TempDir, Lexica, User) {
 
 async fn statuses(lexica: &Lexica) -> Vec<(String, Option<String>)> {
     sqlx::query_as("SELECT status, error_message FROM search_executions ORDER BY created_at")
-        .fetch_all(lexica.db())
+        .fetch_all(lexica_core::testing::db(lexica))
         .await
         .unwrap()
 }
@@ -105,16 +105,26 @@ async fn running_execution_owned_by(lexica: &Lexica, me: &User, owner: Option<&s
         filters: serde_json::json!({}),
         created_at: chrono::Utc::now(),
     };
-    queries::searches::insert(lexica.db(), &search).await.unwrap();
-    let source = queries::data_sources::get_by_name(lexica.db(), "sample_opinions").await.unwrap().unwrap();
-    let execution = queries::search_executions::insert_pending(lexica.db(), search.id, source.id).await.unwrap();
+    queries::searches::insert(lexica_core::testing::db(lexica), &search).await.unwrap();
+    let source =
+        queries::data_sources::get_by_name(lexica_core::testing::db(lexica), "sample_opinions").await.unwrap().unwrap();
+    let execution = queries::search_executions::insert_pending(lexica_core::testing::db(lexica), search.id, source.id)
+        .await
+        .unwrap();
     let none = ExecutionOutcome::default();
-    queries::search_executions::transition(lexica.db(), execution.id, ExecutionStatus::Running, &none).await.unwrap();
+    queries::search_executions::transition(
+        lexica_core::testing::db(lexica),
+        execution.id,
+        ExecutionStatus::Running,
+        &none,
+    )
+    .await
+    .unwrap();
     if owner != Some(liveness::process_owner_id()) {
         sqlx::query("UPDATE search_executions SET owner_id = ? WHERE id = ?")
             .bind(owner)
             .bind(execution.id)
-            .execute(lexica.db())
+            .execute(lexica_core::testing::db(lexica))
             .await
             .unwrap();
     }
@@ -145,7 +155,7 @@ async fn executions_of_dead_owners_are_closed_and_live_ones_kept() {
     let other = open(dir.path()).await;
     let status = |id| {
         let other = other.clone();
-        async move { queries::search_executions::get(other.db(), id).await.unwrap().unwrap() }
+        async move { queries::search_executions::get(lexica_core::testing::db(&other), id).await.unwrap().unwrap() }
     };
     for id in [mine, theirs] {
         assert_eq!(status(id).await.status, ExecutionStatus::Running);
@@ -163,7 +173,7 @@ async fn executions_of_dead_owners_are_closed_and_live_ones_kept() {
     drop(held);
     let again = open(dir.path()).await;
     assert_eq!(
-        queries::search_executions::get(again.db(), theirs).await.unwrap().unwrap().status,
+        queries::search_executions::get(lexica_core::testing::db(&again), theirs).await.unwrap().unwrap().status,
         ExecutionStatus::Failed
     );
     again.close().await;
@@ -180,16 +190,27 @@ async fn a_final_state_is_not_lost_when_recovery_closed_the_execution_meanwhile(
     sqlx::query("UPDATE search_executions SET status = 'failed', error_message = ? WHERE id = ?")
         .bind(INTERRUPTED_MESSAGE)
         .bind(id)
-        .execute(lexica.db())
+        .execute(lexica_core::testing::db(&lexica))
         .await
         .unwrap();
     let done =
         ExecutionOutcome { results_count: Some(100), execution_time_ms: Some(9_000), ..ExecutionOutcome::default() };
-    queries::search_executions::transition(lexica.db(), id, ExecutionStatus::Completed, &done).await.unwrap();
-    let row = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), id, ExecutionStatus::Completed, &done)
+        .await
+        .unwrap();
+    let row = queries::search_executions::get(lexica_core::testing::db(&lexica), id).await.unwrap().unwrap();
     assert_eq!((row.status, row.results_count, row.error_message), (ExecutionStatus::Completed, Some(100), None));
     // A genuinely illegal move is still refused.
-    assert!(queries::search_executions::transition(lexica.db(), id, ExecutionStatus::Cancelled, &done).await.is_err());
+    assert!(
+        queries::search_executions::transition(
+            lexica_core::testing::db(&lexica),
+            id,
+            ExecutionStatus::Cancelled,
+            &done
+        )
+        .await
+        .is_err()
+    );
     lexica.close().await;
 }
 
@@ -200,8 +221,15 @@ async fn a_huge_error_is_stored_cut_to_the_limit() {
     let me = lexica.acting_user(None).await.unwrap();
     let id = running_execution_owned_by(&lexica, &me, Some(liveness::process_owner_id())).await;
     let huge = ExecutionOutcome { error_message: Some("x".repeat(1_900_000)), ..ExecutionOutcome::default() };
-    queries::search_executions::transition(lexica.db(), id, ExecutionStatus::Failed, &huge).await.unwrap();
-    let stored = queries::search_executions::get(lexica.db(), id).await.unwrap().unwrap().error_message.unwrap();
+    queries::search_executions::transition(lexica_core::testing::db(&lexica), id, ExecutionStatus::Failed, &huge)
+        .await
+        .unwrap();
+    let stored = queries::search_executions::get(lexica_core::testing::db(&lexica), id)
+        .await
+        .unwrap()
+        .unwrap()
+        .error_message
+        .unwrap();
     assert!(stored.chars().count() <= lexica_core::error::MAX_ERROR_CHARS, "{} chars", stored.chars().count());
     assert!(stored.ends_with(lexica_core::error::TRUNCATION_MARK));
     lexica.close().await;

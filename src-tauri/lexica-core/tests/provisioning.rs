@@ -214,7 +214,7 @@ async fn export_holds_no_secret() {
     let columns: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM pragma_table_info('data_sources') UNION ALL SELECT name FROM pragma_table_info('users')",
     )
-    .fetch_all(lexica.db())
+    .fetch_all(lexica_core::testing::db(&lexica))
     .await
     .unwrap();
     assert!(columns.iter().all(|c| !c.contains("pass") && !c.contains("secret")), "{columns:?}");

@@ -100,7 +100,7 @@ pub async fn run(lexica: &Lexica, actor: &User, args: BenchArgs, out: &Output) -
                         n + 1,
                         queries.len(),
                         report.median_ms,
-                        shorten(&query.text)
+                        output::clean(&shorten(&query.text))
                     );
                 }
                 all_runs.extend(runs);
@@ -109,7 +109,13 @@ pub async fn run(lexica: &Lexica, actor: &User, args: BenchArgs, out: &Output) -
             }
             Err(skip) => {
                 if live {
-                    eprintln!("[{}/{}] skipped line {}: {}", n + 1, queries.len(), skip.line, skip.reason);
+                    eprintln!(
+                        "[{}/{}] skipped line {}: {}",
+                        n + 1,
+                        queries.len(),
+                        skip.line,
+                        output::clean(&skip.reason)
+                    );
                 }
                 skipped.push(skip);
             }
@@ -307,7 +313,7 @@ fn print_report(r: &Report, repeat: u32) {
     }
     output::table(&header, &rows);
     for s in &r.skipped {
-        println!("skipped line {}: {}", s.line, s.reason);
+        println!("skipped line {}: {}", s.line, output::clean(&s.reason));
     }
     let s = &r.summary;
     println!(

@@ -3,7 +3,7 @@ use lexica_core::lexica::DEFAULT_HISTORY_LIMIT;
 use lexica_core::{ExecutionRecord, Lexica, SearchRecord, User};
 
 use crate::Failure;
-use crate::output::{Output, opt};
+use crate::output::{Output, clean, opt};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -22,9 +22,9 @@ pub async fn run(lexica: &Lexica, actor: &User, args: HistoryArgs, out: &Output)
             println!("(no searches yet)");
         }
         for r in records {
-            println!("{}", search_line(r));
+            println!("{}", clean(&search_line(r)));
             for e in &r.executions {
-                println!("{}", execution_line(e));
+                println!("{}", clean(&execution_line(e)));
             }
         }
     });

@@ -2,7 +2,7 @@ use clap::Subcommand;
 use lexica_core::ErrorKind;
 
 use crate::Failure;
-use crate::output::Output;
+use crate::output::{Output, clean};
 
 #[derive(Debug, Subcommand)]
 pub enum QueryCommand {
@@ -20,12 +20,12 @@ pub fn run(command: QueryCommand, out: &Output) -> Result<(), Failure> {
         QueryCommand::Check { query, statements } => {
             let mode = if statements { lexica_query::Mode::Statements } else { lexica_query::Mode::Boolean };
             match lexica_query::check_report(&query, mode) {
-                Ok(report) => out.show(&report, |r| print!("{r}")),
+                Ok(report) => out.show(&report, |r| print!("{}", clean(&r.to_string()))),
                 Err(e) => {
                     let error = lexica_core::Error::Query(Box::new(e));
                     if !out.json {
                         // The caret drawing spans lines; print it whole, then fail with one line.
-                        eprintln!("{error}");
+                        eprintln!("{}", clean(&error.to_string()));
                         return Err(Failure::message(ErrorKind::Query, "the query is malformed (see above)"));
                     }
                     return Err(error.into());

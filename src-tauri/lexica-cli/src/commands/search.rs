@@ -10,7 +10,7 @@ use lexica_core::{ExecutionStatus, Lexica, User};
 use tokio_util::sync::CancellationToken;
 
 use crate::Failure;
-use crate::output::Output;
+use crate::output::{Output, clean};
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -99,15 +99,15 @@ fn progress(event: &SearchEvent, names: &std::sync::Mutex<std::collections::Hash
     match event {
         SearchEvent::Started { sources, .. } => {
             let list: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-            eprintln!("searching {} source(s): {}", sources.len(), list.join(", "));
+            eprintln!("searching {} source(s): {}", sources.len(), clean(&list.join(", ")));
             for s in sources {
                 names.insert(s.source_id.to_string(), s.name.clone());
             }
         }
         SearchEvent::SourceRunning { source_id } => {
-            eprintln!("  … {} running", names.get(&source_id.to_string()).map_or("?", String::as_str));
+            eprintln!("  … {} running", clean(names.get(&source_id.to_string()).map_or("?", String::as_str)));
         }
-        SearchEvent::SourceFinished { outcome, .. } => eprintln!("{}", source_line(outcome)),
+        SearchEvent::SourceFinished { outcome, .. } => eprintln!("{}", clean(&source_line(outcome))),
         SearchEvent::Finished { .. } => {}
     }
 }
@@ -194,24 +194,29 @@ fn print_hit(n: usize, hit: &Hit, color: bool) {
     let sources: Vec<&str> = hit.sources.iter().map(|s| s.source_name.as_str()).collect();
     let cite = hit.citation.as_deref().unwrap_or("(no citation)");
     let date = hit.decided_on.as_deref().unwrap_or("undated");
-    println!("{n:>3}. {} — {cite} ({}, {date})", hit.case_name, hit.court);
+    println!("{}", clean(&format!("{n:>3}. {} — {cite} ({}, {date})", hit.case_name, hit.court)));
     let docket = hit.docket_number.as_deref().map(|d| format!("docket {d} · ")).unwrap_or_default();
-    println!("     {docket}[{}] score {:.2}", sources.join(", "), hit.score);
+    println!("{}", clean(&format!("     {docket}[{}] score {:.2}", sources.join(", "), hit.score)));
     if !hit.missing.is_empty() {
-        println!("     missing: {}", hit.missing.join(", "));
+        println!("     missing: {}", clean(&hit.missing.join(", ")));
     }
     if !hit.snippet.is_empty() {
         println!("     {}", render(&hit.snippet, color));
     }
 }
 
+/// The snippet, its highlights bold yellow on a terminal (`*…*` otherwise). The opinion's text is
+/// cleaned part by part, before Lexica's own colour codes go around it.
 fn render(parts: &[SnippetPart], color: bool) -> String {
     parts
         .iter()
-        .map(|p| match (p.highlight, color) {
-            (true, true) => format!("\x1b[1;33m{}\x1b[0m", p.text),
-            (true, false) => format!("*{}*", p.text),
-            (false, _) => p.text.clone(),
+        .map(|p| {
+            let text = clean(&p.text);
+            match (p.highlight, color) {
+                (true, true) => format!("\x1b[1;33m{text}\x1b[0m"),
+                (true, false) => format!("*{text}*"),
+                (false, _) => text.into_owned(),
+            }
         })
         .collect()
 }

@@ -4,7 +4,7 @@ use lexica_core::sources::doctor::{CheckStatus, DoctorReport};
 use lexica_core::{DataSource, ErrorKind, Lexica, SourceChanges, User};
 
 use crate::Failure;
-use crate::output::{Output, opt, table, yes_no};
+use crate::output::{Output, clean, opt, table, yes_no};
 
 #[derive(Debug, Subcommand)]
 pub enum SourcesCommand {
@@ -136,8 +136,17 @@ pub async fn run(lexica: &Lexica, actor: &User, command: SourcesCommand, out: &O
             if clear_jurisdiction {
                 changes.jurisdiction = Some(None);
             }
-            let source = lexica.edit_source(actor, &name, changes).await?;
-            out.show(&source, |s| println!("updated source {}", s.name));
+            let edit = lexica.edit_source_reporting(actor, &name, changes).await?;
+            out.show(&edit, |e| {
+                println!("updated source {}", e.source.name);
+                if e.password_cleared {
+                    println!(
+                        "its stored password was removed: it was given for another host, port or user; \
+                         set the new server's with `lexica sources set-password {}`",
+                        e.source.name
+                    );
+                }
+            });
         }
         SourcesCommand::Enable { name } => {
             let source = lexica.set_source_active(actor, &name, true).await?;
@@ -210,7 +219,7 @@ fn print_source(s: &DataSource) {
         ("updated", s.updated_at.format("%Y-%m-%d %H:%M UTC").to_string()),
     ];
     for (k, v) in rows {
-        println!("{k:<16} {v}");
+        println!("{k:<16} {}", clean(&v));
     }
 }
 
@@ -234,13 +243,13 @@ fn read_password(name: &str, stdin: bool) -> Result<Secret, Failure> {
 }
 
 fn print_report(report: &DoctorReport) {
-    println!("Source {}", report.source);
+    println!("Source {}", clean(&report.source));
     for check in &report.checks {
         let mark = match check.status {
             CheckStatus::Ok => "ok     ",
             CheckStatus::Warning => "warning",
             CheckStatus::Error => "ERROR  ",
         };
-        println!("  {mark}  {:<16} {}", check.name, check.message);
+        println!("  {mark}  {:<16} {}", clean(&check.name), clean(&check.message));
     }
 }

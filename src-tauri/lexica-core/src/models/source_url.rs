@@ -47,6 +47,56 @@ fn quotable(name: &str) -> Option<&str> {
 /// The `sslmode` values libpq (and sqlx) accept.
 pub const SSL_MODES: &[&str] = &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 
+/// The `sslmode` a PostgreSQL source URL without one gets when its host is not on this machine:
+/// the server's certificate must chain to a trusted CA *and* name the host. Anything weaker lets
+/// a spoofed server (DNS, ARP, a hostile Wi-Fi) take the connection, and the driver answers a
+/// server's cleartext-password request, so the spoofer would receive the keychain password.
+pub const DEFAULT_REMOTE_SSL_MODE: &str = "verify-full";
+
+/// The `sslmode` the driver uses by itself (libpq's default) — what a loopback or Unix-socket
+/// source without an `sslmode` gets: traffic that never leaves the machine needs no certificate.
+pub const DEFAULT_LOCAL_SSL_MODE: &str = "prefer";
+
+/// The weakest `sslmode` the source doctor accepts without a warning for a host that is not on
+/// this machine: `verify-ca` at least checks the server's certificate against the CA.
+pub const MIN_REMOTE_SSL_MODE: &str = "verify-ca";
+
+/// Where a PostgreSQL source's `sslmode` comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EffectiveSslMode {
+    /// One of [`SSL_MODES`].
+    pub mode: &'static str,
+    /// Whether the URL said so (`false`: Lexica's default for the host, see [`SourceUrl::ssl_mode`]).
+    pub explicit: bool,
+    /// Whether the host is this machine (loopback address, `localhost` or a Unix socket).
+    pub local: bool,
+}
+
+impl EffectiveSslMode {
+    /// Whether this mode checks the server's certificate (`verify-ca` or `verify-full`).
+    pub fn verifies_certificate(&self) -> bool {
+        matches!(self.mode, "verify-ca" | "verify-full")
+    }
+}
+
+/// Whether a URL's host is this machine: `localhost`, a loopback address (127.0.0.0/8, `::1`),
+/// or a Unix-socket directory (a host that decodes to an absolute path, as libpq and the driver
+/// read `postgres://%2Fvar%2Frun%2Fpostgresql/db`).
+pub fn is_local_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // `postgres:` is not a scheme the URL standard knows, so `url` leaves an IPv4 address
+        // as a domain (only bracketed IPv6 is parsed): it is read as an address here.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || percent_decode(name).is_some_and(|decoded| decoded.starts_with('/'))
+        }
+        None => false,
+    }
+}
+
 /// A validated source location.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SourceUrl {
@@ -110,7 +160,35 @@ impl SourceUrl {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, SourceUrl::Sqlite(_))
     }
+
+    /// The `sslmode` a PostgreSQL source connects with (`None` for a bundle): the URL's own, or
+    /// else [`DEFAULT_REMOTE_SSL_MODE`] for a host that is not this machine and
+    /// [`DEFAULT_LOCAL_SSL_MODE`] for one that is (see [`is_local_host`]).
+    pub fn ssl_mode(&self) -> Option<EffectiveSslMode> {
+        let SourceUrl::Postgres(url) = self else { return None };
+        let local = is_local_host(url);
+        let given = url.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned());
+        // `parse` admits only the values of SSL_MODES; an unknown one counts as not given.
+        let known = given.and_then(|v| SSL_MODES.iter().copied().find(|m| *m == v));
+        Some(match known {
+            Some(mode) => EffectiveSslMode { mode, explicit: true, local },
+            None if local => EffectiveSslMode { mode: DEFAULT_LOCAL_SSL_MODE, explicit: false, local },
+            None => EffectiveSslMode { mode: DEFAULT_REMOTE_SSL_MODE, explicit: false, local },
+        })
+    }
+
+    /// Host, port and user of a PostgreSQL URL (`None` for a bundle): who the stored password was
+    /// given to. The port is the URL's, or 5432.
+    pub fn server_identity(&self) -> Option<(String, u16, String)> {
+        let SourceUrl::Postgres(url) = self else { return None };
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let user = percent_decode(url.username()).unwrap_or_else(|| url.username().to_string());
+        Some((host, url.port().unwrap_or(DEFAULT_POSTGRES_PORT), user))
+    }
 }
+
+/// PostgreSQL's port when a URL names none.
+pub const DEFAULT_POSTGRES_PORT: u16 = 5432;
 
 /// Checks where an SQLite bundle path may point. A relative path is inside the install's home
 /// folder and must stay there: no `..` component (even one that would come back: simpler to
@@ -321,6 +399,48 @@ mod tests {
         let url = "postgres://u@h:5433/db?sslmode=verify-full&sslrootcert=/etc/ca.pem&sslcert=/c.pem&sslkey=/k.pem";
         assert!(matches!(SourceUrl::parse(url), Ok(SourceUrl::Postgres(_))));
         assert!(!is_secret_param("sslkey") && is_secret_param("SSLKEY_PASS") && is_secret_param("Token"));
+    }
+
+    #[test]
+    fn sslmode_defaults_to_verify_full_off_this_machine() {
+        let mode = |u: &str| SourceUrl::parse(u).unwrap().ssl_mode().unwrap();
+        for remote in
+            ["postgres://u@db.firm.local/ny", "postgres://u@10.0.0.5:5433/ny", "postgres://u@[2001:db8::1]/ny"]
+        {
+            assert_eq!(
+                mode(remote),
+                EffectiveSslMode { mode: "verify-full", explicit: false, local: false },
+                "{remote}"
+            );
+        }
+        for local in [
+            "postgres://u@localhost/ny",
+            "postgres://u@LOCALHOST:5433/ny",
+            "postgres://u@127.0.0.1/ny",
+            "postgres://u@127.8.9.10/ny",
+            "postgres://u@[::1]:5433/ny",
+            "postgres://u@%2Fvar%2Frun%2Fpostgresql/ny",
+        ] {
+            assert_eq!(mode(local), EffectiveSslMode { mode: "prefer", explicit: false, local: true }, "{local}");
+        }
+        // 128.0.0.1 is not loopback; a name merely starting with localhost is not localhost.
+        assert!(!mode("postgres://u@128.0.0.1/ny").local && !mode("postgres://u@localhost.evil.com/ny").local);
+        let given = mode("postgres://u@db.firm.local/ny?sslmode=require");
+        assert!(given.explicit && given.mode == "require" && !given.verifies_certificate());
+        assert!(mode("postgres://u@db/ny?sslmode=verify-ca").verifies_certificate());
+        assert_eq!(SourceUrl::parse("sqlite:/b.sqlite").unwrap().ssl_mode(), None);
+    }
+
+    #[test]
+    fn server_identity_is_host_port_and_user() {
+        let id = |u: &str| SourceUrl::parse(u).unwrap().server_identity().unwrap();
+        assert_eq!(id("postgres://reader@DB.firm.local/ny"), ("db.firm.local".into(), 5432, "reader".into()));
+        assert_eq!(
+            id("postgres://reader@db.firm.local:5432/other?sslmode=require"),
+            id("postgres://reader@db.firm.local/ny")
+        );
+        assert_ne!(id("postgres://reader@db.firm.local:5433/ny"), id("postgres://reader@db.firm.local/ny"));
+        assert_ne!(id("postgres://writer@db.firm.local/ny"), id("postgres://reader@db.firm.local/ny"));
     }
 
     #[test]

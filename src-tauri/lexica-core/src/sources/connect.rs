@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::sqlite::SqliteConnectOptions;
 
 use crate::credentials::Secret;
@@ -106,6 +106,18 @@ fn postgres_options(url: &url::Url) -> std::result::Result<PgConnectOptions, Str
     base.set_fragment(None);
     let _ = base.set_password(None);
     let mut options = PgConnectOptions::from_str(base.as_str()).map_err(|e| format!("{e}"))?;
+    // No `sslmode` in the URL and a host off this machine: verify-full, not the driver's
+    // `prefer` (no certificate check, plaintext fallback). The driver answers a server's
+    // cleartext-password request and cannot be told not to, so only a verified server identity
+    // keeps a spoofed server from receiving the keychain password. Set here, before the URL's
+    // own parameters, so an explicit `sslmode` still wins; it also overrides `PGSSLMODE`, which
+    // the driver would otherwise read: the URL is the one place a source's security is decided.
+    if let Some(effective) = checked_mode(&url)
+        && !effective.explicit
+        && !effective.local
+    {
+        options = options.ssl_mode(PgSslMode::VerifyFull);
+    }
     for (key, value) in url.query_pairs() {
         options = match key.as_ref() {
             "sslmode" => {
@@ -121,6 +133,11 @@ fn postgres_options(url: &url::Url) -> std::result::Result<PgConnectOptions, Str
     Ok(options)
 }
 
+/// The effective `sslmode` of a PostgreSQL URL already checked by [`SourceUrl::parse`].
+fn checked_mode(url: &url::Url) -> Option<crate::models::EffectiveSslMode> {
+    SourceUrl::Postgres(url.clone()).ssl_mode()
+}
+
 /// Words a connection failure as what the admin should do about it. Matches on SQLSTATE codes and
 /// error kinds, never on message text, and never includes the URL or the password.
 pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name: &str, password_sent: bool) -> String {
@@ -132,6 +149,16 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
             if u.username().is_empty() { "(your OS user)".to_string() } else { u.username().to_string() },
         ),
         SourceUrl::Sqlite(p) => (p.clone(), 0, String::new(), String::new()),
+    };
+    // A TLS failure under the verify-full default (no `sslmode` in the URL) says why Lexica
+    // checked the certificate at all, and the two ways out.
+    let tls_hint = match url.ssl_mode() {
+        Some(t) if !t.explicit && !t.local => format!(
+            "; without an sslmode in the URL Lexica uses {} for a server on another machine: give the CA \
+             certificate with sslrootcert=/path/to/ca.pem, and connect by the host name the server's certificate names",
+            crate::models::DEFAULT_REMOTE_SSL_MODE
+        ),
+        _ => String::new(),
     };
     match error {
         sqlx::Error::Database(db) => match db.code().as_deref() {
@@ -170,7 +197,7 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
             }
             // rustls reports handshake and certificate failures as InvalidData I/O errors.
             std::io::ErrorKind::InvalidData => format!(
-                "the TLS connection to {host} failed ({io}); check the URL's sslmode and sslrootcert (the CA certificate file)"
+                "the TLS connection to {host} failed ({io}); check the URL's sslmode and sslrootcert (the CA certificate file){tls_hint}"
             ),
             _ if io.to_string().contains("lookup")
                 || io.to_string().contains("resolve")
@@ -181,7 +208,7 @@ pub fn describe_connect_error(error: &sqlx::Error, url: &SourceUrl, source_name:
             _ => format!("could not reach {host}:{port} ({io}); check the host, the port and the network"),
         },
         sqlx::Error::Tls(e) => format!(
-            "the TLS connection to {host} failed ({e}); check the URL's sslmode and sslrootcert (the CA certificate file)"
+            "the TLS connection to {host} failed ({e}); check the URL's sslmode and sslrootcert (the CA certificate file){tls_hint}"
         ),
         sqlx::Error::PoolTimedOut => format!(
             "no connection to {host}:{port} within the acquire timeout; the server is slow or unreachable, or every pooled connection is busy"
@@ -265,4 +292,44 @@ fn short(message: &str) -> String {
     let mut out: String = message.chars().take(MAX_QUOTED_SERVER_MESSAGE_CHARS).collect();
     out.push('…');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(url: &str) -> PgConnectOptions {
+        let url = SourceUrl::parse(url).unwrap();
+        match target(&DataSource::new("t", "T"), &url, None, Path::new("/tmp")).unwrap() {
+            SourceTarget::Postgres(options) => options,
+            SourceTarget::Sqlite(..) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_remote_url_without_sslmode_connects_verify_full() {
+        assert!(matches!(options("postgres://u@db.firm.local/ny").get_ssl_mode(), PgSslMode::VerifyFull));
+        assert!(matches!(options("postgres://u@10.1.2.3:5433/ny").get_ssl_mode(), PgSslMode::VerifyFull));
+        // The URL's own sslmode wins, weaker or not.
+        assert!(matches!(options("postgres://u@db.firm.local/ny?sslmode=require").get_ssl_mode(), PgSslMode::Require));
+        assert!(matches!(
+            options("postgres://u@db.firm.local/ny?sslmode=verify-ca").get_ssl_mode(),
+            PgSslMode::VerifyCa
+        ));
+        // The constant the doctor and the docs name is the mode applied.
+        assert_eq!(
+            crate::models::DEFAULT_REMOTE_SSL_MODE.parse::<PgSslMode>().ok().map(|m| format!("{m:?}")),
+            Some(format!("{:?}", PgSslMode::VerifyFull))
+        );
+    }
+
+    #[test]
+    fn a_local_url_without_sslmode_keeps_the_drivers_default() {
+        if std::env::var_os("PGSSLMODE").is_some() {
+            return; // the driver's default is then the environment's
+        }
+        for url in ["postgres://u@localhost/ny", "postgres://u@127.0.0.1:54400/ny", "postgres://u@[::1]/ny"] {
+            assert!(matches!(options(url).get_ssl_mode(), PgSslMode::Prefer), "{url}");
+        }
+    }
 }

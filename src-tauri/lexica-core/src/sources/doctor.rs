@@ -10,7 +10,7 @@ use ts_rs::TS;
 
 use super::connect::{self, CONNECT_TIMEOUT, SourceTarget};
 use crate::credentials::{Keychain, Secret};
-use crate::models::{DataSource, SourceUrl};
+use crate::models::{DataSource, EffectiveSslMode, MIN_REMOTE_SSL_MODE, SourceUrl};
 
 /// Columns a source's `opinions` table or view must have for Lexica to search and show it.
 pub const REQUIRED_COLUMNS: &[&str] =
@@ -77,8 +77,12 @@ pub async fn examine(source: &DataSource, keychain: &Keychain, home: &std::path:
     }
     match &url {
         SourceUrl::Postgres(u) => {
-            let sslmode =
-                u.query_pairs().find(|(k, _)| k == "sslmode").map_or("prefer".into(), |(_, v)| v.into_owned());
+            let tls = url.ssl_mode();
+            let sslmode = match tls {
+                Some(t) if t.explicit => t.mode.to_string(),
+                Some(t) => format!("{} (the default for this host)", t.mode),
+                None => "?".to_string(),
+            };
             report.push(
                 "configuration",
                 CheckStatus::Ok,
@@ -90,6 +94,9 @@ pub async fn examine(source: &DataSource, keychain: &Keychain, home: &std::path:
                     if u.username().is_empty() { "(OS user)" } else { u.username() }
                 ),
             );
+            if let Some(tls) = tls {
+                push_tls_check(&mut report, &source.name, tls);
+            }
             // As a search does (see `needs_keychain`): a source never given a password connects
             // without asking the keychain, so the report does not blame a keychain it does not need.
             let stored = if super::needs_keychain(source) { keychain.password(source.id).await } else { Ok(None) };
@@ -339,6 +346,30 @@ async fn finish_postgres(conn: &mut sqlx::PgConnection, report: &mut DoctorRepor
             }
             Err(e) => report.push("rows", CheckStatus::Warning, format!("could not count opinions: {e}")),
         }
+    }
+}
+
+/// Warns when a source off this machine connects below [`MIN_REMOTE_SSL_MODE`]: without a
+/// certificate check a spoofed server takes the connection and, since the driver answers a
+/// cleartext-password request, receives the password. Loopback and Unix-socket sources never
+/// leave the machine and are not warned about.
+fn push_tls_check(report: &mut DoctorReport, source_name: &str, tls: EffectiveSslMode) {
+    if tls.local {
+        report.push("tls", CheckStatus::Ok, format!("sslmode={}: the server is on this machine", tls.mode));
+    } else if tls.verifies_certificate() {
+        report.push("tls", CheckStatus::Ok, format!("sslmode={}: the server's certificate is checked", tls.mode));
+    } else {
+        report.push(
+            "tls",
+            CheckStatus::Warning,
+            format!(
+                "sslmode={} does not check the server's certificate, so a server impersonating this host would \
+                 receive the source's password and every query; use sslmode=verify-full (or at least {}) with \
+                 sslrootcert=/path/to/the-ca.pem: `lexica sources edit {source_name} --url \
+                 'postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=/path/to/the-ca.pem'`",
+                tls.mode, MIN_REMOTE_SSL_MODE
+            ),
+        );
     }
 }
 
