@@ -42,7 +42,7 @@ pub struct AppOverview {
 pub async fn app_overview(core: tauri::State<'_, CoreState>) -> Result<AppOverview, ErrorReport> {
     let overview = overview(core.lexica()?).await;
     if let Err(error) = &overview {
-        tracing::warn!(kind = ?error.kind, "app_overview failed: {}", error.message);
+        tracing::warn!(kind = ?error.kind, "app_overview failed: {}", error.log_summary());
     }
     overview
 }
@@ -93,7 +93,8 @@ pub async fn search(
     };
     let outcome = run_search(core.lexica()?, &searches, &request, sink).await;
     if let Err(error) = &outcome {
-        tracing::info!(kind = ?error.kind, "search refused: {}", error.message);
+        // Never the message itself: a malformed query's message quotes the query (issue #13 item 9).
+        tracing::info!(kind = ?error.kind, "search refused: {}", error.log_summary());
     }
     outcome
 }
@@ -177,7 +178,7 @@ pub async fn open_opinion(
 ) -> Result<OpinionDocument, ErrorReport> {
     let opened = read_opinion(core.lexica()?, source_id, opinion_id, query.as_deref(), mode).await;
     if let Err(error) = &opened {
-        tracing::info!(kind = ?error.kind, %source_id, opinion_id, "open_opinion failed: {}", error.message);
+        tracing::info!(kind = ?error.kind, %source_id, opinion_id, "open_opinion failed: {}", error.log_summary());
     }
     opened
 }
@@ -206,7 +207,7 @@ pub async fn export_results(hits: Vec<Hit>) -> Result<String, ErrorReport> {
     let written = write_export(&hits, &dir, chrono::Local::now().naive_local());
     match &written {
         Ok(path) => tracing::info!(results = hits.len(), path = %path.display(), "results exported"),
-        Err(error) => tracing::warn!("export failed: {}", error.message),
+        Err(error) => tracing::warn!("export failed: {}", error.log_summary()),
     }
     written.map(|path| path.display().to_string())
 }
