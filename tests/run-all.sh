@@ -32,6 +32,21 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "Windows cross-check, started in the background (cargo check --target x86_64-pc-windows-gnu)"
+# Most lawyers work on Windows; the core and the CLI must at least compile there (the Credential
+# Manager store of keyring-core is only built for that target). The MinGW linker comes from
+# debian-packages.sh; the target's standard library from rustup. It runs beside the Rust tests at
+# the lowest priority, in a target directory of its own (a shared one would be locked by `cargo
+# test` for the whole run), so it takes the CPU the tests leave idle instead of adding its ~6
+# minutes (cold) to the suite. Its verdict is collected before the summary.
+win_log=$(mktemp /tmp/lexica-windows-check-log.XXXXXX)
+(
+  rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
+  CARGO_TARGET_DIR=$CARGO_TARGET_DIR-windows nice -n 19 \
+    cargo check --locked --target x86_64-pc-windows-gnu -p lexica-core -p lexica-cli
+) >"$win_log" 2>&1 &
+win_pid=$!
+
 step "Throwaway PostgreSQL 15 cluster"
 pg_dir=$(mktemp -d /tmp/lexica-test-pg.XXXXXX)
 pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -69,6 +84,15 @@ set +e
 tests/e2e/run.sh 2>&1 | tee "$e2e_log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "end-to-end tests failed (screenshots and logs in tests/e2e/artifacts/)" >&2; status=1; }
 set -e
+
+step "Windows cross-check (its result)"
+if wait "$win_pid"; then
+  tail -n 1 "$win_log"
+else
+  tail -n 40 "$win_log"
+  echo "the Windows cross-check failed: cargo check --target x86_64-pc-windows-gnu -p lexica-core -p lexica-cli" >&2
+  status=1
+fi
 
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')

@@ -51,6 +51,7 @@ export const SOURCES = {
   }),
   archive: source('state_archive', 'State archive', { database_url: null }),
   closed: source('old_reporter', 'Old reporter', { is_active: false }),
+  searchOff: source('tax_court', 'Tax court', { search_enabled: false }),
 };
 
 /** @type {AppOverview} */
@@ -295,3 +296,154 @@ export function pastSearch(id, request, created_at, runs) {
     })),
   };
 }
+
+// The settings window's data: the Sources view, users, the access grid, a doctor report, an import preview.
+
+/** @typedef {import('../src/lib/bindings/SourceRow.ts').SourceRow} SourceRow */
+/** @typedef {import('../src/lib/bindings/SourcesView.ts').SourcesView} SourcesView */
+/** @typedef {import('../src/lib/bindings/User.ts').User} User */
+/** @typedef {import('../src/lib/bindings/AccessRow.ts').AccessRow} AccessRow */
+/** @typedef {import('../src/lib/bindings/AccessCell.ts').AccessCell} AccessCell */
+/** @typedef {import('../src/lib/bindings/DoctorReport.ts').DoctorReport} DoctorReport */
+/** @typedef {import('../src/lib/bindings/ImportReport.ts').ImportReport} ImportReport */
+
+/** The keychain sentence the core gives while the desktop keyring is locked. */
+export const KEYCHAIN_LOCKED =
+  'the OS keychain is locked; unlock it (log in to the desktop, or unlock the "login" keyring) and try again';
+
+/** Sources as the settings window shows them: a PostgreSQL one with its password, a bundle, an unconfigured one. */
+export const ADMIN_SOURCES = {
+  ny: source('ny_appeals', 'NY Court of Appeals', {
+    database_url: 'postgres://reader@db.firm.example:5432/ny?sslmode=verify-full',
+    source_type: 'state_appeals',
+    jurisdiction: 'NY',
+    pool_size: 5,
+    acquire_timeout_ms: 15000,
+    query_timeout_ms: 30000,
+    credential_updated_at: '2026-11-20T09:00:00Z',
+  }),
+  sample: source('sample_opinions', 'Sample opinions (offline)', { search_enabled: false }),
+  archive: source('state_archive', 'State archive', { database_url: null, is_active: false }),
+};
+
+/**
+ * @param {Partial<SourcesView>} [changes]
+ * @returns {SourcesView}
+ */
+export function sourcesView(changes = {}) {
+  /** @type {SourceRow[]} */
+  const sources = [
+    {
+      source: ADMIN_SOURCES.ny,
+      password_stored: true,
+      keychain_problem: null,
+      last_test: {
+        status: 'warning',
+        summary: 'the server certificate expires in 9 days; renew it',
+        tested_at: '2026-11-30T14:05:00Z',
+        tested_by: 'admin',
+      },
+    },
+    { source: ADMIN_SOURCES.sample, password_stored: false, keychain_problem: null, last_test: null },
+    { source: ADMIN_SOURCES.archive, password_stored: false, keychain_problem: null, last_test: null },
+  ];
+  return { sources, keychain: 'Secret Service', ...changes };
+}
+
+/**
+ * @param {string} username
+ * @param {string | null} display_name
+ * @param {boolean} is_admin
+ * @returns {User}
+ */
+function user(username, display_name, is_admin) {
+  return {
+    id: `00000000-0000-4000-8000-${username.padStart(12, '0').slice(-12)}`,
+    username,
+    display_name,
+    is_admin,
+    created_at: '2026-11-01T00:00:00Z',
+  };
+}
+
+export const USERS = {
+  admin: user('admin', 'IT Admin', true),
+  jdoe: user('jdoe', 'Jane Doe', false),
+  rroe: user('rroe', null, false),
+};
+
+/**
+ * @param {import('../src/lib/bindings/DataSource.ts').DataSource} s
+ * @param {Partial<AccessCell>} [changes]
+ * @returns {AccessCell}
+ */
+function cell(s, changes = {}) {
+  return {
+    source_id: s.id,
+    source_name: s.name,
+    level: null,
+    granted_at: null,
+    granted_by: null,
+    can_search: false,
+    reason: 'no grant',
+    ...changes,
+  };
+}
+
+/** The users × sources grid: jdoe reads ny (and searches it) and sample (search off there); rroe has nothing. */
+export function accessGrid() {
+  const { ny, sample, archive } = ADMIN_SOURCES;
+  const granted = { granted_at: '2026-11-15T10:00:00Z', granted_by: 'admin' };
+  /** @type {AccessRow[]} */
+  const rows = [
+    {
+      user: USERS.admin,
+      cells: [
+        cell(ny, { level: 'admin', ...granted, can_search: true, reason: null }),
+        cell(sample, { level: 'admin', ...granted, reason: 'search is turned off for this source' }),
+        cell(archive, { level: 'admin', ...granted, reason: 'the source is disabled' }),
+      ],
+    },
+    {
+      user: USERS.jdoe,
+      cells: [
+        cell(ny, { level: 'read', ...granted, can_search: true, reason: null }),
+        cell(sample, { level: 'read', ...granted, reason: 'search is turned off for this source' }),
+        cell(archive),
+      ],
+    },
+    { user: USERS.rroe, cells: [cell(ny), cell(sample), cell(archive)] },
+  ];
+  return rows;
+}
+
+/** @type {DoctorReport} */
+export const DOCTOR_REPORT = {
+  source: 'ny_appeals',
+  checks: [
+    { name: 'configuration', status: 'ok', message: 'the URL is valid' },
+    {
+      name: 'credential',
+      status: 'warning',
+      message: 'no password is stored; set one if the server asks for it',
+    },
+    {
+      name: 'connection',
+      status: 'error',
+      message:
+        'db.firm.example:5432 refused the connection; check that PostgreSQL is running and listening there',
+    },
+  ],
+};
+
+/** @type {ImportReport} */
+export const IMPORT_PREVIEW = {
+  items: [
+    { kind: 'user', name: 'jdoe', outcome: 'unchanged' },
+    { kind: 'user', name: 'asmith', outcome: 'created' },
+    { kind: 'source', name: 'ny_appeals', outcome: 'updated' },
+    { kind: 'grant', name: 'rroe → ny_appeals', outcome: 'removed' },
+  ],
+  dry_run: true,
+  passwords_cleared: ['ny_appeals'],
+};

@@ -124,6 +124,15 @@ const MOCKS_SOURCE = readFileSync(join(UI_DIR, 'node_modules/@tauri-apps/api/moc
  *   `open_opinion` answers these, keyed `<source id>:<opinion id>`; it refuses any other.
  * @property {import('../src/lib/bindings/SearchRecord.ts').SearchRecord[]} [history] what `search_history` answers.
  * @property {string} [exportPath] the path `export_results` answers (it refuses when there is none).
+ * @property {Record<string, MockAnswer>} [answers] what any other command answers (the settings window's admin
+ *   commands, the dialog plugin's `plugin:dialog|open` / `plugin:dialog|save`); a test changes them while it runs
+ *   with `window.__lexicaMock.respond`. A command with no answer is refused.
+ * @property {string} [window] the label of the window the page plays (`main` unless told).
+ */
+
+/**
+ * One command's answer: a value, or a rejection with the core's error report.
+ * @typedef {import('./globals').MockAnswer} MockAnswer
  */
 
 /**
@@ -137,6 +146,8 @@ const MOCKS_SOURCE = readFileSync(join(UI_DIR, 'node_modules/@tauri-apps/api/moc
 function installMock(mockIPC, mockWindows, config) {
   /** @type {import('./globals').MockState} */
   const state = { calls: [], searches: [], problems: [] };
+  /** @type {Record<string, MockAnswer>} */
+  const answers = { ...(config.answers ?? {}) };
   document.addEventListener('securitypolicyviolation', (event) => {
     state.problems.push(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
   });
@@ -146,7 +157,7 @@ function installMock(mockIPC, mockWindows, config) {
   window.addEventListener('unhandledrejection', (event) => {
     state.problems.push(`unhandled rejection: ${JSON.stringify(event.reason)}`);
   });
-  mockWindows('main');
+  mockWindows(config.window ?? 'main');
   mockIPC((cmd, args) => {
     const payload = /** @type {Record<string, unknown>} */ (args ?? {});
     // A Channel serializes as `__CHANNEL__:<id>`, as on its way to the real shell. (No helper functions here: this
@@ -198,13 +209,22 @@ function installMock(mockIPC, mockWindows, config) {
           });
         }
         return config.exportPath;
-      default:
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        return Promise.reject({
-          kind: 'refused',
-          message: `the test mock does not answer ${cmd}`,
-          fields: [],
-        });
+      default: {
+        const answer = answers[cmd];
+        if (answer === undefined) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject({
+            kind: 'refused',
+            message: `the test mock does not answer ${cmd}`,
+            fields: [],
+          });
+        }
+        if ('error' in answer) {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          return Promise.reject(answer.error);
+        }
+        return answer.value;
+      }
     }
   });
   window.__lexicaMock = {
@@ -223,6 +243,9 @@ function installMock(mockIPC, mockWindows, config) {
     refuse(error) {
       state.searches.at(-1)?.reject(error);
     },
+    respond(cmd, answer) {
+      answers[cmd] = answer;
+    },
   };
 }
 
@@ -232,7 +255,29 @@ function installMock(mockIPC, mockWindows, config) {
  * @param {string} url
  * @param {MockConfig} config
  */
-export async function openApp(browser, url, config) {
+export function openApp(browser, url, config) {
+  return openPage(browser, url, config, (page) => page.getByRole('search').waitFor());
+}
+
+/**
+ * The settings window (`index.html?window=settings`, the window labelled `settings`) with the mocked shell, loaded.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {MockConfig} config
+ */
+export function openSettingsWindow(browser, url, config) {
+  return openPage(browser, `${url}?window=settings`, { window: 'settings', ...config }, (page) =>
+    page.getByRole('heading', { name: 'Lexica settings' }).waitFor(),
+  );
+}
+
+/**
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} url
+ * @param {MockConfig} config
+ * @param {(page: import('playwright-core').Page) => Promise<void>} ready resolves once the window is shown
+ */
+async function openPage(browser, url, config, ready) {
   const context = await browser.newContext({
     viewport: { width: 1200, height: 800 },
     reducedMotion: 'reduce',
@@ -251,7 +296,7 @@ export async function openApp(browser, url, config) {
     content: `${MOCKS_SOURCE}\n;(${installMock.toString()})(mockIPC, mockWindows, ${JSON.stringify(config)});`,
   });
   await page.goto(url);
-  await page.getByRole('search').waitFor();
+  await ready(page);
   return {
     page,
     /** Everything that went wrong in the page: CSP violations, errors, console errors and warnings. */

@@ -205,8 +205,28 @@ describe('search window', () => {
       assert.equal(await page.getByRole('checkbox', { name: s.display_name }).isChecked(), true);
     }
     assert.equal(await page.getByRole('checkbox', { name: SOURCES.archive.display_name }).count(), 0);
-    assert.match((await page.locator('.picker').textContent()) ?? '', /State archive\s*Not configured/);
-    assert.match((await page.locator('.picker').textContent()) ?? '', /Old reporter\s*Inactive/);
+    // A source that cannot be searched says why in its badge (never "Active").
+    const badges = await page
+      .locator('.picker li')
+      .evaluateAll((items) =>
+        items.map((li) => [
+          li.querySelector('.name')?.textContent.trim(),
+          li.querySelector('.state')?.childNodes[0]?.textContent?.trim(),
+        ]),
+      );
+    assert.deepEqual(badges, [
+      ['Sample opinions (offline)', 'Active'],
+      ['NY Court of Appeals', 'Active'],
+      ['Federal circuits', 'Active'],
+      ['State archive', 'not configured'],
+      ['Old reporter', 'disabled'],
+      ['Tax court', 'search off'],
+    ]);
+    assert.equal(
+      await page.locator('.picker li', { hasText: 'Tax court' }).locator('.state').getAttribute('title'),
+      'an administrator has turned its search off',
+    );
+    assert.equal(await page.getByRole('checkbox', { name: 'Tax court' }).count(), 0);
 
     await page.getByRole('checkbox', { name: SOURCES.federal.display_name }).uncheck();
     await page.getByLabel('Court', { exact: true }).fill('Court of Appeals of New York');
@@ -701,10 +721,7 @@ describe('search window', () => {
         const rect = mark.getBoundingClientRect();
         return rect.top >= 0 && rect.bottom <= window.innerHeight;
       });
-    // Opening shows the top of the opinion and how many hits it has; n goes to the first.
-    assert.equal((await position.textContent())?.trim(), '4 hits');
-    assert.equal(await page.locator('.body mark.current').count(), 0);
-    await page.keyboard.press('n');
+    // Opening shows the first hit (current, in view); n goes to the next.
     assert.equal((await position.textContent())?.trim(), 'hit 1 of 4');
     assert.equal(await current(), '0');
     assert.equal(await inView(), true);
@@ -795,6 +812,85 @@ describe('search window', () => {
     await page.locator('#results').waitFor();
     assert.equal(await focused(page), 'Third v. Three');
     assert.deepEqual(await resultNames(page), ['First v. One', 'Second v. Two', 'Third v. Three']);
+  });
+
+  test('reader: it opens scrolled at the first hit (the first marked term), which is current', async () => {
+    const s = SOURCES.sample;
+    const hits = [hit(s, 1, 'First v. One', 0.9)];
+    const doc = opinion(hits[0] ?? assert.fail(), [
+      ...filler,
+      [plain('Far down, the '), marked('hearsay'), plain(' objection was sustained.')],
+      ...filler,
+      [marked('hearsay'), plain(' again.')],
+    ]);
+    const page = await open({}, { opinions: { [doc.key]: doc.doc } });
+    await searchAndFinish(page, 'hearsay', hits);
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'First v. One', level: 2 }).waitFor();
+    await page.locator('.body mark.current').waitFor();
+    assert.equal(await page.locator('.body mark.current').getAttribute('data-mark'), '0');
+    assert.equal((await page.locator('.position').textContent())?.trim(), 'hit 1 of 2');
+    const visible = (/** @type {import('playwright-core').Locator} */ element) =>
+      element.evaluate((node) => {
+        const rect = node.getBoundingClientRect();
+        return rect.top >= 0 && rect.bottom <= window.innerHeight;
+      });
+    assert.equal(await visible(page.locator('.body mark.current')), true, 'the first hit is in view');
+    assert.equal(
+      await visible(page.locator('.body p').first()),
+      false,
+      'scrolled past the top of the opinion',
+    );
+    assert.equal(await focused(page), 'reader-title', 'the heading still takes the focus');
+  });
+
+  test('reader: an opinion with no marked term opens at its top', async () => {
+    const s = SOURCES.sample;
+    const hits = [hit(s, 1, 'First v. One', 0.9)];
+    const doc = opinion(hits[0] ?? assert.fail(), [[plain('Nothing marked here.')], ...filler]);
+    const page = await open({}, { opinions: { [doc.key]: doc.doc } });
+    await searchAndFinish(page, 'hearsay', hits);
+    await queryBox(page).focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'First v. One', level: 2 }).waitFor();
+    assert.equal((await page.locator('.position').textContent())?.trim(), 'No hits marked');
+    assert.equal(await page.locator('.body mark').count(), 0);
+    assert.equal(await page.evaluate(() => window.scrollY), 0);
+  });
+
+  test('filters: the date fields start empty (no date drawn in them); a typed date is sent, a wrong one is said', async () => {
+    const page = await open();
+    for (const label of ['Decided from', 'Decided to']) {
+      const field = page.getByLabel(label);
+      assert.equal(await field.inputValue(), '', `${label} starts empty`);
+      // A text field: an empty date input draws today's date in grey on WebKitGTK.
+      assert.equal(await field.getAttribute('type'), 'text');
+      assert.equal(await field.getAttribute('placeholder'), 'YYYY-MM-DD');
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    assert.doesNotMatch(await page.locator('.dates').innerText(), new RegExp(today));
+
+    await page.getByLabel('Decided from').fill('1998-02-30');
+    await queryBox(page).fill('hearsay');
+    await queryBox(page).press('Enter');
+    await page.getByText('“1998-02-30” is not a date: type it as YYYY-MM-DD').waitFor();
+    assert.equal(await page.getByLabel('Decided from').getAttribute('aria-invalid'), 'true');
+    assert.equal((await calls(page, 'search')).length, 0, 'nothing is sent');
+
+    await page.getByLabel('Decided from').fill('2001-01-01');
+    await page.getByLabel('Decided to').fill('2000-12-31');
+    await queryBox(page).press('Enter');
+    await page.getByText('Decided from is after Decided to').waitFor();
+    assert.equal((await calls(page, 'search')).length, 0);
+
+    await page.getByLabel('Decided to').fill('2003-06-30');
+    const args = await search(page, 'hearsay');
+    const request = /** @type {{ filters: Record<string, unknown> }} */ (args.request);
+    assert.equal(request.filters.from, '2001-01-01');
+    assert.equal(request.filters.to, '2003-06-30');
   });
 
   test('reader: an opinion that cannot be opened says why', async () => {
@@ -975,7 +1071,7 @@ describe('search window', () => {
     assert.deepEqual(await audit(page), [], 'results with an export message');
 
     await page.getByRole('option', { name: 'People v. Ortiz' }).click();
-    await page.locator('.position', { hasText: '1 hit' }).waitFor();
+    await page.locator('.position', { hasText: 'hit 1 of 1' }).waitFor();
     await page.keyboard.press('n');
     await page.locator('.position', { hasText: 'hit 1 of 1' }).waitFor();
     assert.deepEqual(await audit(page), [], 'the reader');

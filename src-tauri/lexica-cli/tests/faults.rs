@@ -273,6 +273,8 @@ fn postgres_stopped_mid_query_fails_that_source_and_the_other_completes() {
     let reason = crashed["error_message"].as_str().unwrap_or_default();
     assert!(!reason.is_empty() && reason.len() < 2_000, "a clear, short reason: {reason:?}");
     assert!(!reason.contains(SUPERUSER_PASSWORD), "{reason}");
+    // Worded as what happened (the connection ended under the query), not as a failure to connect.
+    assert!(reason.contains("went away during the query"), "{reason}");
     assert_eq!(other["status"], "completed", "{search}");
     assert!(other["results_count"].as_i64().unwrap_or(0) > 0, "{other}");
     eprintln!("after the crash: {took:?}; reason: {reason}");
@@ -310,8 +312,9 @@ fn a_source_that_never_answers_fails_at_its_connect_timeout() {
     let silent = execution(&search, "silent");
     assert_eq!(silent["status"], "failed", "{search}\n{}", text(&out));
     let ms = silent["execution_time_ms"].as_i64().unwrap_or(i64::MAX);
-    // Failed at the connect timeout (2 s), not at the 60 s deadline.
-    assert!((1_500..15_000).contains(&ms), "failed after {ms} ms: {silent}");
+    // Failed at the source's connect limit (its 2 s acquire timeout, below the 10 s ceiling), not
+    // at the 60 s deadline. The upper bound leaves room for a loaded machine, not for the ceiling.
+    assert!((1_900..6_000).contains(&ms), "failed after {ms} ms: {silent}");
     assert!(took < Duration::from_secs(30), "the search took {took:?}");
     let reason = silent["error_message"].as_str().unwrap_or_default();
     assert!(!reason.is_empty(), "{silent}");

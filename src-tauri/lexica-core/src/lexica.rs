@@ -353,14 +353,17 @@ impl Lexica {
         }
     }
 
-    /// Runs the source doctor on `name` as it is configured now (see [`doctor`]).
+    /// Runs the source doctor on `name` as it is configured now (see [`doctor`]), and keeps its
+    /// verdict as the source's last test (the settings window's Sources table shows it).
     pub async fn test_source(&self, actor: &User, name: &str) -> Result<DoctorReport> {
         require_admin_now(&self.db, actor, "testing a source").await?;
         let source = find_source(&self.db, name).await?;
         if let Ok(url) = crate::sources::configured_url(&source) {
             self.sources.materialize_demo(&source, &url).await?;
         }
-        Ok(doctor::examine(&source, &self.keychain, self.home.root()).await)
+        let report = doctor::examine(&source, &self.keychain, self.home.root()).await;
+        crate::settings::record_test(&self.db, source.id, &report, actor).await?;
+        Ok(report)
     }
 
     /// How many opinions a source holds, asked through its pool (re-read from the app database
@@ -459,7 +462,7 @@ pub struct SourceEdit {
 
 /// Who a source's stored password was given to: the host, port and user of its stored
 /// PostgreSQL URL; `None` for a bundle, no URL, or a URL that does not parse.
-fn server_identity(source: &DataSource) -> Option<(String, u16, String)> {
+pub(crate) fn server_identity(source: &DataSource) -> Option<(String, u16, String)> {
     let url = source.database_url.as_deref()?;
     crate::models::SourceUrl::parse(url).ok()?.server_identity()
 }

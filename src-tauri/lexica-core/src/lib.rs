@@ -42,6 +42,7 @@ pub mod provision;
 #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
 mod queries;
 pub mod search;
+pub mod settings;
 pub mod sources;
 
 /// The app database's public names: the seeded sources, the OS login, the connection settings.
@@ -75,6 +76,6 @@ pub mod testing {
 }
 
 pub use error::{Error, ErrorKind, ErrorReport, Result};
-pub use home::Home;
+pub use home::{AppInstance, Home};
 pub use lexica::{ExecutionRecord, Lexica, SearchRecord, SourceEdit};
 pub use models::*;

@@ -130,6 +130,9 @@ pub struct ImportReport {
     pub items: Vec<ImportItem>,
     /// True when nothing was written (`--dry-run`).
     pub dry_run: bool,
+    /// The updated sources whose stored password is (or, in a dry run, would be) removed from the
+    /// keychain because the file points them at another host, port or user (as `edit_source` does).
+    pub passwords_cleared: Vec<String>,
 }
 
 impl ImportReport {
@@ -273,7 +276,7 @@ impl Lexica {
         }
 
         // ---- then write, in the same transaction ----
-        let mut report = ImportReport { items: Vec::new(), dry_run };
+        let mut report = ImportReport { items: Vec::new(), dry_run, passwords_cleared: Vec::new() };
         for (existing, user) in &planned_users {
             let outcome = match existing {
                 None => {
@@ -290,6 +293,7 @@ impl Lexica {
             };
             report.push("user", &user.username, outcome);
         }
+        let mut moved_with_password: Vec<DataSource> = Vec::new();
         for (existing, source) in &planned_sources {
             let outcome = match existing {
                 None => {
@@ -297,8 +301,19 @@ impl Lexica {
                     ImportOutcome::Created
                 }
                 Some(old) if same_settings(old, source) => ImportOutcome::Unchanged,
-                Some(_) => {
+                Some(old) => {
                     queries::data_sources::update(&mut *tx, source).await?;
+                    // A password was given for one server and role; a file that moves the source
+                    // elsewhere takes the password away with it (deleted before the commit below).
+                    let before = crate::lexica::server_identity(old);
+                    if old.credential_updated_at.is_some()
+                        && before.is_some()
+                        && before != crate::lexica::server_identity(source)
+                    {
+                        queries::data_sources::stamp_credential(&mut *tx, source.id).await?;
+                        moved_with_password.push(source.clone());
+                        report.passwords_cleared.push(source.name.clone());
+                    }
                     ImportOutcome::Updated
                 }
             };
@@ -363,6 +378,22 @@ impl Lexica {
                     ))
                 })?;
             }
+            for source in &moved_with_password {
+                self.keychain().delete_password(source.id).await.map_err(|e| {
+                    Error::Refused(format!(
+                        "the file points source `{}` at another server, and its stored password (given for the \
+                         previous one) could not be removed from the keychain ({e}); nothing was changed: unlock \
+                         the keychain and import again",
+                        source.name
+                    ))
+                })?;
+                tracing::warn!(
+                    actor = %actor.username, source = %source.name,
+                    "provisioning moved the source to another host, port or user: its stored password was removed \
+                     from the keychain; set the new one with `lexica sources set-password`"
+                );
+            }
+            // The pools follow by themselves: a pool is keyed by the source's update stamps.
             tx.commit().await?;
         }
         tracing::info!(

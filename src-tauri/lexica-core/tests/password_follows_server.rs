@@ -77,3 +77,43 @@ async fn changing_host_port_or_user_removes_the_stored_password() {
     lexica.remove_source(&admin, "moving").await.unwrap();
     lexica.close().await;
 }
+
+/// The same rule for a provisioning file: an import that moves a source to another host removes
+/// its stored password (a dry run only says it would); one that keeps the server keeps it.
+#[tokio::test]
+async fn a_provisioning_file_that_moves_a_source_removes_its_password() {
+    if !support::real_keyring() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lexica = Lexica::open_with_keychain(Some(dir.path().to_path_buf()), Keychain::platform()).await.unwrap();
+    let admin = lexica.acting_user(None).await.unwrap();
+    let changes = SourceChanges { display_name: Some("Moving".into()), ..url("postgres://reader@db1.invalid/ny") };
+    let source = lexica.add_source(&admin, "moving", changes).await.unwrap();
+    let account = source.id.to_string();
+    set(&lexica, &admin, &account).await;
+    let file = |url: &str| {
+        format!(
+            "[[users]]\nusername = \"{}\"\nadmin = true\n\n[[sources]]\nname = \"moving\"\ndisplay_name = \"Moving\"\ndatabase_url = \"{url}\"\n",
+            admin.username
+        )
+    };
+
+    let same =
+        lexica.provision_import(&admin, &file("postgres://reader@db1.invalid/other"), false, false).await.unwrap();
+    assert!(same.passwords_cleared.is_empty(), "{same:?}");
+    assert_eq!(secret_tool_lookup(&account).as_deref(), Some("Lexica-Moving-4411"));
+
+    let moved = file("postgres://reader@db2.invalid/other");
+    let preview = lexica.provision_import(&admin, &moved, false, true).await.unwrap();
+    assert_eq!(preview.passwords_cleared, vec!["moving".to_string()]);
+    assert_eq!(secret_tool_lookup(&account).as_deref(), Some("Lexica-Moving-4411"), "a dry run removed it");
+
+    let applied = lexica.provision_import(&admin, &moved, false, false).await.unwrap();
+    assert_eq!(applied.passwords_cleared, vec!["moving".to_string()]);
+    assert_eq!(secret_tool_lookup(&account), None, "the keychain still holds the old server's password");
+    let after = lexica.get_source(&admin, "moving").await.unwrap();
+    assert_eq!(after.database_url.as_deref(), Some("postgres://reader@db2.invalid/other"));
+    lexica.remove_source(&admin, "moving").await.unwrap();
+    lexica.close().await;
+}

@@ -195,7 +195,64 @@ impl fmt::Display for DateRange {
 /// parentheses so that it parses back as a term.
 const RESERVED: &[&str] = &["and", "or", "not", "but"];
 
+/// Longest chain of one left-associative operator (`a /3 b /3 c …`, `a % b % c …`) printed with
+/// a parenthesis per level, which shows the grouping. A longer one is printed flat (it reads
+/// back the same, the operators being left-associative): a parenthesis per level would nest
+/// past [`crate::MAX_NESTING`], which the parser refuses, for a chain it accepted typed flat.
+const FLAT_CHAIN: usize = 8;
+
 impl Node {
+    /// The operator level of a binary node: proximities by precedence (SPEC.md), `BUT NOT` last.
+    fn level(&self) -> Option<u8> {
+        match self {
+            Node::Near { within, .. } => Some(match within {
+                Within::Words { ordered: true, .. } => 3,
+                Within::Words { ordered: false, .. } => 4,
+                Within::Sentence { ordered: true } => 5,
+                Within::Sentence { ordered: false } => 6,
+                Within::Paragraph { ordered: true } => 7,
+                Within::Paragraph { ordered: false } => 8,
+            }),
+            Node::Not { .. } => Some(10),
+            _ => None,
+        }
+    }
+
+    fn left(&self) -> Option<&Node> {
+        match self {
+            Node::Near { left, .. } => Some(left),
+            Node::Not { include, .. } => Some(include),
+            _ => None,
+        }
+    }
+
+    /// How many nodes of this node's level follow one another down its left operands.
+    fn left_chain(&self) -> usize {
+        let mut k = 1;
+        let mut at = self;
+        while let Some(l) = at.left().filter(|l| l.level().is_some() && l.level() == self.level()) {
+            k += 1;
+            at = l;
+        }
+        k
+    }
+
+    /// A left chain of one level without parentheses around its left operands.
+    fn fmt_flat(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (left, op, right): (&Node, String, &Node) = match self {
+            Node::Near { left, right, within } => (left, format!(" {within} "), right),
+            Node::Not { include, exclude } => (include, " BUT NOT ".to_string(), exclude),
+            other => return write!(f, "{other}"),
+        };
+        if left.level().is_some() && left.level() == self.level() {
+            left.fmt_flat(f)?
+        } else {
+            left.fmt_child(f)?
+        }
+        f.write_str(&op)?;
+        right.fmt_child(f)
+    }
+
     fn is_compound(&self) -> bool {
         matches!(self, Node::And(_) | Node::Or(_) | Node::Not { .. } | Node::Near { .. })
     }
@@ -279,6 +336,7 @@ impl fmt::Display for Node {
                 }
                 Ok(())
             }
+            Node::Not { .. } | Node::Near { .. } if self.left_chain() > FLAT_CHAIN => self.fmt_flat(f),
             Node::Not { include, exclude } => {
                 include.fmt_child(f)?;
                 f.write_str(" BUT NOT ")?;

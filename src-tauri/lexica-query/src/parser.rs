@@ -184,7 +184,11 @@ fn cook(input: &str, raw: &[RawTok]) -> Result<Vec<Tok>> {
                 let next_is_not =
                     next.is_some_and(|n| matches!(&n.raw, Raw::Chunk(c) if c.eq_ignore_ascii_case("not")));
                 let open_follows = next.is_some_and(|n| n.raw == Raw::Open && n.start == r.end);
+                // `(and)`, `(or)`: a connector word alone in parentheses is the word itself (how
+                // the canonical printing writes a term that is a connector word).
+                let alone = i > 0 && raw[i - 1].raw == Raw::Open && next.is_some_and(|n| n.raw == Raw::Close);
                 match lower.as_str() {
+                    "and" | "or" if alone => split_chunk(input, chunk, r.start, &mut out)?,
                     "and" if next_is_not => {
                         let end = raw[i + 1].end;
                         out.push(Tok { tk: Tk::Not, start: r.start, end, text: input[r.start..end].to_string() });

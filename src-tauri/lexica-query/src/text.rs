@@ -70,7 +70,9 @@ impl Words {
                     continue;
                 }
             } else if c.is_alphanumeric() {
-                self.text.extend(c.to_lowercase());
+                // Lower-casing may add a mark that is not alphanumeric (`İ` becomes `i` and
+                // U+0307): dropped, so a word stays letters and digits and reads back the same.
+                self.text.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
                 continue;
             }
             let in_word = self.text.len() > start;
@@ -251,7 +253,8 @@ mod tests {
         let mut chars = text.chars().peekable();
         while let Some(c) = chars.next() {
             if c.is_alphanumeric() {
-                current.extend(c.to_lowercase());
+                // Letters and digits only, also after lower-casing (`İ` gives `i` and U+0307).
+                current.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
             } else if (c == '\'' || c == '\u{2019}')
                 && !current.is_empty()
                 && chars.peek().is_some_and(|n| n.is_alphanumeric())

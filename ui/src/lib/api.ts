@@ -23,7 +23,16 @@ export const COMMANDS = {
   searchHistory: 'search_history',
   openOpinion: 'open_opinion',
   exportResults: 'export_results',
+  openSettings: 'open_settings',
 } as const;
+
+/** The event the shell sends after every settings change; the search window reloads its sources on it. */
+export const SOURCES_CHANGED = 'lexica://sources-changed';
+
+/** Opens (or brings forward) the settings window. The shell refuses it to anyone who is not an administrator. */
+export async function openSettings(): Promise<void> {
+  await invoke<null>(COMMANDS.openSettings);
+}
 
 /** The acting user and the sources they may search. Rejects with a {@link CoreError}. */
 export function loadOverview(): Promise<AppOverview> {

@@ -1,42 +1,54 @@
 import type { AppOverview } from './bindings/AppOverview';
 import type { DataSource } from './bindings/DataSource';
 
-/** How a source stands for the signed-in user, as the window shows it. */
-export type SourceState = 'active' | 'inactive' | 'not_configured';
+/**
+ * How a source stands for the signed-in user, as the window shows it: searchable (`active`), or why not — it has no
+ * URL yet, it is disabled, its search is turned off, or it is not one this user may search.
+ */
+export type SourceState = 'active' | 'not_configured' | 'disabled' | 'search_off' | 'unavailable';
 
+/** The badge beside each source: for one that cannot be searched, the reason itself. */
 export const SOURCE_STATE_LABEL: Record<SourceState, string> = {
   active: 'Active',
-  inactive: 'Inactive',
-  not_configured: 'Not configured',
+  not_configured: 'not configured',
+  disabled: 'disabled',
+  search_off: 'search off',
+  unavailable: 'not available',
 };
 
 export interface SourceRow {
   source: DataSource;
   state: SourceState;
-  /** Why a source that has a URL is not searched, when it is not. */
+  /** The longer sentence behind the badge, when the source is not searched. */
   reason: string | null;
 }
 
-/** One row per visible source: searchable ones are active; a source without a URL is not configured. */
-export function sourceRows(overview: AppOverview): SourceRow[] {
-  const searchable = new Set(overview.searchable);
-  return overview.sources.map((source) => {
-    if (source.database_url === null || source.database_url === '') {
-      return { source, state: 'not_configured', reason: null };
-    }
-    if (searchable.has(source.id)) {
-      return { source, state: 'active', reason: null };
-    }
-    return { source, state: 'inactive', reason: inactiveReason(source) };
-  });
-}
+const REASONS: Record<Exclude<SourceState, 'active'>, string> = {
+  not_configured: 'an administrator has not set its database yet',
+  disabled: 'an administrator has disabled it',
+  search_off: 'an administrator has turned its search off',
+  unavailable: 'not shared with you',
+};
 
-function inactiveReason(source: DataSource): string {
+/** Why `source` cannot be searched (its own settings first), or `active` when it can. */
+function stateOf(source: DataSource, searchable: ReadonlySet<string>): SourceState {
+  if (source.database_url === null || source.database_url === '') {
+    return 'not_configured';
+  }
   if (!source.is_active) {
-    return 'turned off';
+    return 'disabled';
   }
   if (!source.search_enabled) {
-    return 'search disabled';
+    return 'search_off';
   }
-  return 'not shared with you';
+  return searchable.has(source.id) ? 'active' : 'unavailable';
+}
+
+/** One row per visible source, with its state and, when it is not searched, why. */
+export function sourceRows(overview: AppOverview): SourceRow[] {
+  const searchable = new Set<string>(overview.searchable);
+  return overview.sources.map((source) => {
+    const state = stateOf(source, searchable);
+    return { source, state, reason: state === 'active' ? null : REASONS[state] };
+  });
 }

@@ -69,4 +69,11 @@ fn print_report(report: &ImportReport) {
         report.count(ImportOutcome::Unchanged),
         report.count(ImportOutcome::Removed)
     );
+    for name in &report.passwords_cleared {
+        println!(
+            "source {name} now points at another server: its stored password {} removed from the keychain; \
+             set the new one with `lexica sources set-password {name}`",
+            if report.dry_run { "would be" } else { "was" }
+        );
+    }
 }

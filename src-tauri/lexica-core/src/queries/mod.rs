@@ -9,6 +9,7 @@ pub mod liveness;
 pub mod permissions;
 pub mod search_executions;
 pub mod searches;
+pub mod source_test_results;
 pub mod users;
 
 /// Maps a UNIQUE-constraint failure to [`crate::Error::AlreadyExists`]; other errors pass through.

@@ -1,14 +1,22 @@
 //! From one source's candidates to its ranked hits: the exact check, the near-miss tiers, the
-//! score and the snippet. Pure and synchronous (it runs on a blocking thread, see
-//! `execution`), and it checks the stop signal between candidates so a cancel or a deadline
-//! interrupts it.
+//! score and the snippet. Pure and synchronous: it runs on a blocking thread (`retrieve.rs`'s
+//! `rank_blocking`), and it looks at the stop signal before each candidate and, through the
+//! checker's [`Budget`], every few thousand units of a candidate's check, so a cancel or a
+//! deadline interrupts it within one candidate's check at most.
+//!
+//! Each candidate's checks (the query's, or a near miss's exclusion and clauses) share one
+//! budget of [`lexica_query::CHECK_WORK_BUDGET`]. A candidate too costly to decide keeps what the
+//! statement said of it (SPEC.md, "Polarity": the statement returns a superset, so it stays a
+//! match, a flagged clause stays confirmed, an exclusion does not exclude), and the number of
+//! such candidates is logged: a clear outcome in bounded time rather than a check that runs on
+//! after the search has ended.
 //!
 //! Tiers (RANKING.md, "Near misses"): tier 0 holds the exact matches, with the query's exact
 //! meaning; when near misses are on and the query is a conjunction at its top level, tier 1 holds
 //! the opinions that satisfy all clauses but one, and, for three or more clauses, tier 2 all but
 //! two. The `BUT NOT` part excludes in every tier. Tiers order the list before scores do.
 
-use lexica_query::{Concept, Conjunction, Document, HighlightWord, Plan, Query};
+use lexica_query::{Budget, Checked, Concept, Conjunction, Document, HighlightWord, Plan, Query};
 
 use super::score::{OpinionText, Scorer, features};
 use super::snippet::{self, SnippetPart};
@@ -65,6 +73,7 @@ pub(super) fn rank(
     let clause_concepts: Vec<Vec<Concept>> =
         r.conjunction.map(|j| j.clauses.iter().map(Query::concepts).collect()).unwrap_or_default();
     let mut kept: Vec<(Ranked, Vec<usize>)> = Vec::new();
+    let mut over_budget = 0usize;
     for candidate in candidates {
         if stopped() {
             return None;
@@ -78,26 +87,39 @@ pub(super) fn rank(
             decided_on: candidate.decided_on.as_deref(),
             paragraphs: &paragraphs,
         };
+        let mut budget = Budget::default().with_stop(stopped);
+        // `None`: stopped midway. Over budget, the statement's answer (`superset`) stands.
+        let mut decide = |q: &Query, superset: bool| match lexica_query::check_within(q, &doc, &mut budget) {
+            Checked::Match => Some(true),
+            Checked::NoMatch => Some(false),
+            Checked::OverBudget => {
+                over_budget += 1;
+                Some(superset)
+            }
+            Checked::Stopped => None,
+        };
         let (tier, missing_idx) = match r.conjunction {
             None => {
-                if r.plan.needs_check && !lexica_query::check(r.query, &doc) {
+                if r.plan.needs_check && !decide(r.query, true)? {
                     continue;
                 }
                 (0, Vec::new())
             }
             Some(j) => {
-                if r.plan.exclusion_needs_check && j.exclude.as_ref().is_some_and(|x| lexica_query::check(x, &doc)) {
+                if let Some(x) = j.exclude.as_ref().filter(|_| r.plan.exclusion_needs_check)
+                    && decide(x, false)?
+                {
                     continue;
                 }
-                let missing: Vec<usize> = (0..j.clauses.len())
-                    .filter(|&i| {
-                        let flagged = candidate.flags.get(i).copied().unwrap_or(false);
-                        let confirmed = flagged
-                            && (!r.plan.clauses.get(i).is_some_and(|c| c.needs_check)
-                                || lexica_query::check(&j.clauses[i], &doc));
-                        !confirmed
-                    })
-                    .collect();
+                let mut missing: Vec<usize> = Vec::new();
+                for (i, clause) in j.clauses.iter().enumerate() {
+                    let flagged = candidate.flags.get(i).copied().unwrap_or(false);
+                    let confirmed =
+                        flagged && (!r.plan.clauses.get(i).is_some_and(|c| c.needs_check) || decide(clause, true)?);
+                    if !confirmed {
+                        missing.push(i);
+                    }
+                }
                 if missing.len() > depth(j.clauses.len()) as usize {
                     continue;
                 }
@@ -117,6 +139,14 @@ pub(super) fn rank(
         let score = r.scorer.score(&features(r.concepts, &text));
         let missing = missing_idx.iter().filter_map(|&i| r.plan.clauses.get(i).map(|c| c.label.clone())).collect();
         kept.push((Ranked { candidate, score, tier, missing, snippet: Vec::new() }, missing_idx));
+    }
+    if over_budget > 0 {
+        tracing::warn!(
+            checks = over_budget,
+            budget = lexica_query::CHECK_WORK_BUDGET,
+            "some candidates were too costly to check exactly (nested proximity over many repeated words); \
+             they were kept as the statement returned them"
+        );
     }
     kept.sort_by(|(a, _), (b, _)| {
         a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))

@@ -315,7 +315,14 @@ pub(super) fn estimate(rows: u64, max_seen: Option<i64>, range: Option<(i64, i64
     ((rows as f64) * whole / covered).round().max(rows as f64) as u64
 }
 
-/// Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate.
+/// Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate
+/// and inside a candidate's check (`rank.rs`).
+///
+/// `spawn_blocking` rather than `block_in_place`: `block_in_place` panics on a current-thread
+/// runtime (tests, and any face that builds one), and even on a multi-thread runtime it keeps the
+/// whole task (this execution's `select!` on the deadline and the cancel) on the blocked worker,
+/// so the deadline could not fire until ranking returned. On a blocking thread the execution's
+/// future stays free to see the stop, set the signal the ranking polls, and end on time.
 async fn rank_blocking(
     shared: &Shared,
     plan: &Plan,

@@ -17,6 +17,18 @@ pub const APPLICATION_NAME: &str = "lexica";
 /// Longest wait for a new connection (TCP, TLS and authentication together).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long to wait for a new connection to `source`: [`CONNECT_TIMEOUT`], or the source's own
+/// acquire timeout when that is shorter. An admin who gave a source 2 s to hand out a connection
+/// means a silent server should fail a search after 2 s, not after the 10 s ceiling.
+pub fn connect_limit(source: &DataSource) -> Duration {
+    source.acquire_timeout().min(CONNECT_TIMEOUT).max(Duration::from_millis(1))
+}
+
+/// The sentence for a connection that got no answer within `limit`.
+pub fn no_answer(limit: Duration) -> String {
+    format!("no answer within {:.1} s; check the host, the port and any firewall", limit.as_secs_f64())
+}
+
 /// Where and how to reach one source.
 #[derive(Debug, Clone)]
 pub enum SourceTarget {
@@ -271,7 +283,29 @@ fn describe_query_error_in_full(
             _ => {}
         }
     }
+    if lost_mid_query(error) {
+        let server = match url {
+            SourceUrl::Postgres(u) => format!("{}:{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432)),
+            SourceUrl::Sqlite(p) => p.clone(),
+        };
+        return format!(
+            "the server at {server} went away during the query (it was stopped, restarted or crashed, or the \
+             network dropped the connection); search again, and if it repeats ask the DBA whether the server is up"
+        );
+    }
     describe_connect_error(error, url, source_name, password_sent)
+}
+
+/// Whether a query's failure is the connection ending under it: the server closed the socket
+/// (end of file, reset, broken pipe) or said it is shutting down (`57P01` admin shutdown, `57P02`
+/// crash shutdown). Worded apart from a failure to connect, which sends the admin to the URL.
+fn lost_mid_query(error: &sqlx::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match error {
+        sqlx::Error::Io(io) => matches!(io.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe),
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02")),
+        _ => false,
+    }
 }
 
 /// A server message's first line, cut to a few hundred characters: enough to name the problem,
@@ -297,6 +331,33 @@ fn short(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_lost_during_a_query_is_worded_as_the_server_going_away() {
+        let url = SourceUrl::parse("postgres://reader@db.firm.example:6543/opinions").unwrap();
+        let eof = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "expected to read 5 bytes, got 0 bytes at EOF",
+        ));
+        let said = describe_query_error(&eof, &url, "ny", false);
+        assert!(said.starts_with("the server at db.firm.example:6543 went away during the query"), "{said}");
+        // Refused before connecting stays a connection problem.
+        let refused = sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into());
+        assert!(describe_query_error(&refused, &url, "ny", false).starts_with("nothing is listening"));
+    }
+
+    #[test]
+    fn a_connection_waits_for_the_smaller_of_the_ceiling_and_the_acquire_timeout() {
+        let mut source = DataSource::new("t", "T");
+        source.acquire_timeout_ms = 2_000;
+        assert_eq!(connect_limit(&source), Duration::from_secs(2));
+        source.acquire_timeout_ms = 60_000;
+        assert_eq!(connect_limit(&source), CONNECT_TIMEOUT);
+        assert_eq!(
+            no_answer(Duration::from_millis(2_000)),
+            "no answer within 2.0 s; check the host, the port and any firewall"
+        );
+    }
 
     fn options(url: &str) -> PgConnectOptions {
         let url = SourceUrl::parse(url).unwrap();

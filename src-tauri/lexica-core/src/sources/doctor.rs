@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{Connection, Row};
 use ts_rs::TS;
 
-use super::connect::{self, CONNECT_TIMEOUT, SourceTarget};
+use super::connect::{self, SourceTarget};
 use crate::credentials::{Keychain, Secret};
 use crate::models::{DataSource, EffectiveSslMode, MIN_REMOTE_SSL_MODE, SourceUrl};
 
@@ -99,7 +99,23 @@ pub async fn examine(source: &DataSource, keychain: &Keychain, home: &std::path:
             }
             // As a search does (see `needs_keychain`): a source never given a password connects
             // without asking the keychain, so the report does not blame a keychain it does not need.
-            let stored = if super::needs_keychain(source) { keychain.password(source.id).await } else { Ok(None) };
+            let redirected = super::redirected(source, &url);
+            if redirected {
+                report.push(
+                    "credential",
+                    CheckStatus::Warning,
+                    format!(
+                        "{} points the source at another server than its stored URL, so its stored password is \
+                         not sent there; unset the variable, or make it the source's URL with `lexica sources edit`",
+                        source.url_env_var()
+                    ),
+                );
+            }
+            let stored = if super::needs_keychain(source) && !redirected {
+                keychain.password(source.id).await
+            } else {
+                Ok(None)
+            };
             let password = match stored {
                 Ok(Some(p)) => {
                     report.push(
@@ -158,7 +174,9 @@ async fn examine_postgres(
         }
     };
     let started = Instant::now();
-    let mut conn = match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options)).await {
+    // The limit a search would have, so the doctor's verdict is the search's.
+    let limit = connect::connect_limit(source);
+    let mut conn = match tokio::time::timeout(limit, sqlx::PgConnection::connect_with(&options)).await {
         Ok(Ok(conn)) => conn,
         Ok(Err(e)) => {
             report.push(
@@ -169,11 +187,7 @@ async fn examine_postgres(
             return;
         }
         Err(_) => {
-            report.push(
-                "connection",
-                CheckStatus::Error,
-                format!("no answer within {} s; check the host, the port and any firewall", CONNECT_TIMEOUT.as_secs()),
-            );
+            report.push("connection", CheckStatus::Error, connect::no_answer(limit));
             return;
         }
     };

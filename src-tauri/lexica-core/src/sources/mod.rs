@@ -136,16 +136,15 @@ impl SourceRegistry {
             Err(Error::Source { message, .. }) => return Err(message),
             Err(other) => return Err(other.to_string()),
         };
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, pool.connect_options().connect()).await;
+        let limit = connect::connect_limit(source);
+        let attempt = tokio::time::timeout(limit, pool.connect_options().connect()).await;
         let error = match attempt {
             Ok(Ok(conn)) => {
                 let _ = conn.close().await;
                 return Ok(());
             }
             Ok(Err(e)) => connect::describe_connect_error(&e, &url, &source.name, password_sent),
-            Err(_) => {
-                format!("no answer within {} s; check the host, the port and any firewall", CONNECT_TIMEOUT.as_secs())
-            }
+            Err(_) => connect::no_answer(limit),
         };
         Err(error)
     }
@@ -255,7 +254,7 @@ impl SourceRegistry {
             // Only a source that was ever given a password asks the keychain: one without lets the
             // server and the driver decide (trust, peer, `.pgpass`, `PGPASSWORD`), and must work on
             // a machine with no keychain at all rather than fail because none is reachable.
-            SourceUrl::Postgres(_) if needs_keychain(source) => {
+            SourceUrl::Postgres(_) if needs_keychain(source) && !redirected(source, url) => {
                 self.keychain.password(source.id).await.map_err(|e| Error::Source {
                     name: source.name.clone(),
                     message: format!("its password could not be read: {e}"),
@@ -283,6 +282,24 @@ impl SourceRegistry {
         };
         Ok((pool, password.is_some()))
     }
+}
+
+/// Whether `url` (the URL in use) points at another server than the source's stored URL: the
+/// `LEXICA_SOURCE_<NAME>_URL` override moved it to another host, port or user. The stored
+/// password was given for the stored server, so it is not sent there (the rule `edit_source`
+/// keeps by deleting it): the connection goes without it (trust, peer, `.pgpass`, `PGPASSWORD`).
+/// A source with no stored URL has only the override, which its password was given for.
+pub(crate) fn redirected(source: &DataSource, url: &SourceUrl) -> bool {
+    let stored = source.database_url.as_deref().and_then(|u| SourceUrl::parse(u).ok());
+    let redirected = stored.is_some_and(|stored| stored.server_identity() != url.server_identity());
+    if redirected {
+        tracing::warn!(
+            source = %source.name,
+            "{} points the source at another server than its stored URL: its stored password is not sent there",
+            source.url_env_var()
+        );
+    }
+    redirected
 }
 
 /// Whether connecting to `source` must read its password from the keychain: only when one was
@@ -319,4 +336,24 @@ async fn demo_is_current(file: &std::path::Path) -> bool {
         .unwrap_or(false);
     let _ = conn.close().await;
     current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_override_to_another_server_does_not_get_the_stored_password() {
+        let url = |u: &str| SourceUrl::parse(u).unwrap();
+        let mut source = DataSource::new("ny", "NY");
+        // No stored URL: the override is the only one, and the password was given for it.
+        assert!(!redirected(&source, &url("postgres://reader@db2.firm/ny")));
+        source.database_url = Some("postgres://reader@db1.firm/ny".into());
+        assert!(!redirected(&source, &url("postgres://reader@DB1.firm:5432/other?sslmode=require")));
+        for elsewhere in
+            ["postgres://reader@db2.firm/ny", "postgres://reader@db1.firm:6432/ny", "postgres://someone@db1.firm/ny"]
+        {
+            assert!(redirected(&source, &url(elsewhere)), "{elsewhere}");
+        }
+    }
 }

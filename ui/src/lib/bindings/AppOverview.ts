@@ -4,7 +4,9 @@ import type { SourceId } from "./SourceId";
 import type { User } from "./User";
 
 /**
- * What the main window shows first: who is signed in, the sources they can see and which of those they can search.
+ * What the search window shows first: who is signed in, the sources they can see and which of
+ * those they can search. `user.is_admin` decides whether the settings button is shown (the core
+ * re-checks every admin command anyway).
  */
 export type AppOverview = { 
 /**
@@ -12,12 +14,12 @@ export type AppOverview = {
  */
 user: User, 
 /**
- * The sources this user can see (`Lexica::list_sources`: every source for an administrator, the granted ones for
- * anyone else), active or not. URLs never carry a password.
+ * The sources this user can see (`Lexica::list_sources`: every source for an administrator,
+ * the granted ones for anyone else), active or not. URLs never carry a password.
  */
 sources: Array<DataSource>, 
 /**
- * The ids of the sources among `sources` that a search would query now (`Lexica::accessible_sources`: granted ∧
- * active ∧ search-enabled).
+ * The ids of the sources among `sources` that a search would query now
+ * (`Lexica::accessible_sources`: granted ∧ active ∧ search-enabled).
  */
 searchable: Array<SourceId>, };

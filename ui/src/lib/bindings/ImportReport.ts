@@ -5,4 +5,9 @@ export type ImportReport = { items: Array<ImportItem>,
 /**
  * True when nothing was written (`--dry-run`).
  */
-dry_run: boolean, };
+dry_run: boolean, 
+/**
+ * The updated sources whose stored password is (or, in a dry run, would be) removed from the
+ * keychain because the file points them at another host, port or user (as `edit_source` does).
+ */
+passwords_cleared: Array<string>, };

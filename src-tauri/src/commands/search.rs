@@ -1,41 +1,30 @@
-//! The commands the UI invokes. Each one is thin: take the core from Tauri's state, call it, return its typed result.
-//!
-//! Every command here must also be listed in `build.rs` (`COMMANDS`) and granted to its windows in `capabilities/`.
-//! Errors cross to the UI as `CoreError` (`{ kind, message, fields }`, see `ui/src/lib/bindings/CoreError.ts`): the
-//! core's `Error` serializes to exactly that shape; the shell uses the `ErrorReport` form because a start-up failure
-//! is reported again on every call and must be cloned.
+//! The search window's commands: the overview, the query check, searching and cancelling, the user's history, the
+//! reader, the CSV export, and opening the settings window (administrators only). Each is listed in
+//! `names.rs::SEARCH_COMMANDS` and granted in `capabilities/main.json`.
 
-use std::fs::OpenOptions;
-use std::io::{ErrorKind as IoErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lexica_core::search::reader::OpinionDocument;
 use lexica_core::search::{Hit, SearchEvent, SearchModeInput, SearchOutcome, SearchRequest};
-use lexica_core::{DataSource, ErrorKind, ErrorReport, Lexica, SearchId, SearchRecord, SourceId, User};
-use serde::Serialize;
+use lexica_core::settings::AppOverview;
+use lexica_core::{ErrorKind, ErrorReport, Lexica, SearchId, SearchRecord, SourceId};
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 use tokio_util::sync::CancellationToken;
-use ts_rs::TS;
 
+use super::{acting, report};
 use crate::{CoreState, Searches};
+
+/// The settings window's label: `capabilities/settings.json` grants the admin commands to this window only.
+pub const SETTINGS_WINDOW: &str = "settings";
+/// The page the settings window loads: the same UI, which shows the settings screen for this query.
+pub const SETTINGS_PAGE: &str = "index.html?window=settings";
+/// The settings window's size in logical pixels (the table of sources needs the width).
+const SETTINGS_SIZE: (f64, f64) = (1000.0, 700.0);
 
 /// Most past searches one `search_history` call returns.
 pub const MAX_HISTORY: u32 = 500;
-
-/// What the main window shows first: who is signed in, the sources they can see and which of those they can search.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
-pub struct AppOverview {
-    /// The acting user: the OS login.
-    pub user: User,
-    /// The sources this user can see (`Lexica::list_sources`: every source for an administrator, the granted ones for
-    /// anyone else), active or not. URLs never carry a password.
-    pub sources: Vec<DataSource>,
-    /// The ids of the sources among `sources` that a search would query now (`Lexica::accessible_sources`: granted ∧
-    /// active ∧ search-enabled).
-    pub searchable: Vec<SourceId>,
-}
 
 /// The acting (OS) user, the sources they can see, and which of those they can search.
 #[tauri::command]
@@ -49,12 +38,7 @@ pub async fn app_overview(core: tauri::State<'_, CoreState>) -> Result<AppOvervi
 
 /// [`app_overview`] without Tauri, so it can be tested against a real core.
 pub async fn overview(lexica: &Lexica) -> Result<AppOverview, ErrorReport> {
-    let report = |error: lexica_core::Error| ErrorReport::from(&error);
-    let user = lexica.acting_user(None).await.map_err(report)?;
-    let sources = lexica.list_sources(&user).await.map_err(report)?;
-    let searchable = lexica.accessible_sources(&user).await.map_err(report)?.into_iter().map(|s| s.id).collect();
-    tracing::debug!(user = %user.username, sources = sources.len(), "overview");
-    Ok(AppOverview { user, sources, searchable })
+    lexica.overview().await.map_err(report)
 }
 
 /// Checks a query as the user types, before anything is sent: `Ok` when it would parse, else the core's `query` error
@@ -66,13 +50,7 @@ pub async fn check_query(query: String, mode: SearchModeInput) -> Result<(), Err
 
 /// [`check_query`] without Tauri.
 pub fn check(query: &str, mode: SearchModeInput) -> Result<(), ErrorReport> {
-    let mode = match mode {
-        SearchModeInput::Boolean => lexica_query::Mode::Boolean,
-        SearchModeInput::Statements => lexica_query::Mode::Statements,
-    };
-    lexica_query::parse(query, mode)
-        .map(drop)
-        .map_err(|error| ErrorReport::from(&lexica_core::Error::Query(Box::new(error))))
+    Lexica::check_query(query, mode).map_err(report)
 }
 
 /// Runs a search as the acting (OS) user. Its progress (`started`, per source `source_running` and `source_finished`,
@@ -93,7 +71,6 @@ pub async fn search(
     };
     let outcome = run_search(core.lexica()?, &searches, &request, sink).await;
     if let Err(error) = &outcome {
-        // Never the message itself: a malformed query's message quotes the query (issue #13 item 9).
         tracing::info!(kind = ?error.kind, "search refused: {}", error.log_summary());
     }
     outcome
@@ -107,8 +84,7 @@ pub async fn run_search(
     request: &SearchRequest,
     on_event: impl Fn(SearchEvent) + Send + Sync + 'static,
 ) -> Result<SearchOutcome, ErrorReport> {
-    let report = |error: lexica_core::Error| ErrorReport::from(&error);
-    let user = lexica.acting_user(None).await.map_err(report)?;
+    let user = acting(lexica).await?;
     let token = CancellationToken::new();
     let registration = Registration { searches: searches.clone(), id: Arc::default() };
     let sink = {
@@ -161,8 +137,7 @@ pub async fn search_history(core: tauri::State<'_, CoreState>, limit: u32) -> Re
 
 /// [`search_history`] without Tauri.
 pub async fn history(lexica: &Lexica, limit: u32) -> Result<Vec<SearchRecord>, ErrorReport> {
-    let report = |error: lexica_core::Error| ErrorReport::from(&error);
-    let user = lexica.acting_user(None).await.map_err(report)?;
+    let user = acting(lexica).await?;
     lexica.history(&user, limit.min(MAX_HISTORY), false).await.map_err(report)
 }
 
@@ -191,8 +166,7 @@ pub async fn read_opinion(
     query: Option<&str>,
     mode: SearchModeInput,
 ) -> Result<OpinionDocument, ErrorReport> {
-    let report = |error: lexica_core::Error| ErrorReport::from(&error);
-    let user = lexica.acting_user(None).await.map_err(report)?;
+    let user = acting(lexica).await?;
     let query = query.filter(|text| !text.trim().is_empty()).map(|text| (text, mode));
     lexica.open_opinion(&user, source_id, opinion_id, query).await.map_err(report)
 }
@@ -218,30 +192,36 @@ fn download_dir() -> Option<PathBuf> {
     Some(dirs.download_dir().unwrap_or(dirs.home_dir()).to_path_buf())
 }
 
-/// [`export_results`] into `dir` at time `now`: a new file, suffixed `-2`, `-3`… when the name is taken.
-pub fn write_export(hits: &[Hit], dir: &Path, now: chrono::NaiveDateTime) -> Result<PathBuf, ErrorReport> {
-    let failed =
-        |path: &Path, error: std::io::Error| storage_error(format!("could not write {}: {error}", path.display()));
-    std::fs::create_dir_all(dir).map_err(|error| failed(dir, error))?;
-    let stem = format!("lexica-results-{}", now.format("%Y-%m-%d-%H%M%S"));
-    let csv = lexica_core::search::export::to_csv(hits);
-    for attempt in 1..=1000u32 {
-        let name = if attempt == 1 { format!("{stem}.csv") } else { format!("{stem}-{attempt}.csv") };
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => {
-                file.write_all(csv.as_bytes()).map_err(|error| failed(&path, error))?;
-                return Ok(path);
-            }
-            Err(error) if error.kind() == IoErrorKind::AlreadyExists => continue,
-            Err(error) => return Err(failed(&path, error)),
-        }
-    }
-    Err(storage_error(format!("too many exports named {stem} in {}", dir.display())))
+/// [`export_results`] into `dir` at time `now` (see `Lexica::write_results_csv`).
+pub fn write_export(hits: &[Hit], dir: &std::path::Path, now: chrono::NaiveDateTime) -> Result<PathBuf, ErrorReport> {
+    Lexica::write_results_csv(hits, dir, now).map_err(report)
 }
 
 fn storage_error(message: String) -> ErrorReport {
     ErrorReport { kind: ErrorKind::Storage, message, fields: Vec::new(), query: None }
+}
+
+/// Opens the settings window, or brings it forward when it is open. Only for an administrator (the core re-reads the
+/// acting user; the window's commands are re-checked again one by one).
+#[tauri::command]
+pub async fn open_settings(app: AppHandle, core: tauri::State<'_, CoreState>) -> Result<(), ErrorReport> {
+    core.lexica()?.acting_admin().await.map_err(report)?;
+    if let Some(window) = app.get_webview_window(SETTINGS_WINDOW) {
+        return window.set_focus().map_err(window_error);
+    }
+    // Built from an async command: a synchronous one would deadlock creating a window on Windows.
+    WebviewWindowBuilder::new(&app, SETTINGS_WINDOW, WebviewUrl::App(SETTINGS_PAGE.into()))
+        .title("Lexica settings")
+        .inner_size(SETTINGS_SIZE.0, SETTINGS_SIZE.1)
+        .min_inner_size(720.0, 480.0)
+        .build()
+        .map(drop)
+        .map_err(window_error)
+}
+
+fn window_error(error: tauri::Error) -> ErrorReport {
+    tracing::warn!("settings window: {error}");
+    storage_error(format!("the settings window could not be opened ({error}); restart Lexica and try again"))
 }
 
 #[cfg(test)]
