@@ -11,18 +11,36 @@
 #      or reuses the cluster of LEXICA_TEST_PG_URL (superuser URL) when set, with databases named per run;
 #   3. loads two PostgreSQL sources from ../shared/corpus/opinions.jsonl.gz with `lexica ingest`, plus a
 #      slow one (its `opinions` is a view calling pg_sleep) and registers them, with one source pointing
-#      at a port nothing listens on, in a fresh LEXICA_HOME; passwords go to the kernel keyring
-#      (LEXICA_KEYCHAIN=keyutils) of a private `keyctl session`, which the app inherits;
-#   4. starts tauri-driver (free ports) and runs tests/e2e/*.test.mjs with `node --test` (TAP output).
+#      at a port nothing listens on, in a fresh LEXICA_HOME; passwords go to a private gnome-keyring (Secret
+#      Service) on a private D-Bus session, which the app inherits (fallback: the kernel keyring of a private
+#      `keyctl session`, LEXICA_KEYCHAIN=keyutils); a second, fresh install for the settings window's tests;
+#   4. starts one tauri-driver per install (free ports) and runs tests/e2e/*.test.mjs with `node --test` (TAP).
 # Screenshots and logs go to tests/e2e/artifacts/ (gitignored). Prints `e2e: N passed, N failed` last.
 #
 # Needs: tauri-driver (`cargo install tauri-driver --locked --version '^2'`), /usr/bin/WebKitWebDriver
-# (webkit2gtk-driver), Xvfb, keyctl (keyutils), PostgreSQL 15, python3, Node.js >= 20.19.
+# (webkit2gtk-driver), Xvfb, gnome-keyring + dbus-run-session + secret-tool (or keyctl), PostgreSQL 15, python3,
+# Node.js >= 20.19.
 set -euo pipefail
 
-# Passwords live in the kernel keyring of a session of our own: re-run inside one.
+# Passwords live in a keychain of our own: re-run inside a private D-Bus session whose gnome-keyring serves the
+# Secret Service (unlocked; the app's default store, which `secret-tool` can read from outside), or, without
+# gnome-keyring, inside a private kernel-keyring session (LEXICA_KEYCHAIN=keyutils). E2E_KEYCHAIN=keyutils forces
+# the latter.
 if [[ -z "${LEXICA_E2E_IN_KEYRING:-}" ]]; then
-  LEXICA_E2E_IN_KEYRING=1 exec keyctl session - "$0" "$@"
+  support="$(cd "$(dirname "${BASH_SOURCE[0]}")/../support" && pwd)"
+  if [[ ${E2E_KEYCHAIN:-} != keyutils ]] && command -v dbus-run-session >/dev/null &&
+    command -v gnome-keyring-daemon >/dev/null && command -v secret-tool >/dev/null; then
+    keyring_home=$(mktemp -d /tmp/lexica-e2e-keyring.XXXXXX)
+    mkdir -p "$keyring_home/data" "$keyring_home/run"
+    chmod 700 "$keyring_home" "$keyring_home/run"
+    status=0
+    XDG_DATA_HOME=$keyring_home/data XDG_RUNTIME_DIR=$keyring_home/run LEXICA_E2E_KEYRING_HOME=$keyring_home \
+      LEXICA_E2E_IN_KEYRING=secret-service dbus-run-session -- "$support/in-keyring-session.sh" "$0" "$@" ||
+      status=$?
+    rm -rf "$keyring_home"
+    exit "$status"
+  fi
+  LEXICA_E2E_IN_KEYRING=keyutils exec keyctl session - "$0" "$@"
 fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -65,16 +83,16 @@ fi
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 work=$(mktemp -d /tmp/lexica-e2e.XXXXXX)
-xvfb_pid='' driver_pid='' pg_dir='' pg_admin='' role='' dbs=()
+xvfb_pid='' driver_pid='' pg_dir='' pg_admin='' role='' reader='' dbs=()
 
 cleanup() {
   local rc=$?
   set +e
-  if [[ -n $driver_pid ]]; then
+  for pid in $driver_pid; do
     # SIGTERM only: a killed tauri-driver leaves WebKitWebDriver holding its port.
-    kill -TERM "$driver_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$driver_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   [[ -n $xvfb_pid ]] && { kill -TERM "$xvfb_pid" 2>/dev/null; wait "$xvfb_pid" 2>/dev/null; }
   if [[ -n $pg_dir ]]; then
     tests/support/pg-cluster.sh stop "$pg_dir"
@@ -82,6 +100,7 @@ cleanup() {
   elif [[ -n $pg_admin && ${#dbs[@]} -gt 0 ]]; then
     for db in "${dbs[@]}"; do psql "$pg_admin" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; done
     psql "$pg_admin" -qAtc "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
+    [[ -n $reader ]] && psql "$pg_admin" -qAtc "DROP ROLE IF EXISTS $reader" >/dev/null 2>&1
   fi
   rm -rf "$work"
   exit "$rc"
@@ -147,8 +166,23 @@ CREATE FUNCTION slow() RETURNS boolean LANGUAGE sql VOLATILE AS 'SELECT pg_sleep
 CREATE VIEW opinions AS SELECT * FROM opinions_base WHERE slow();
 EOF
 
+# The role the settings window's test pastes: it may only read the beta database (as the doctor advises).
+reader=lexica_e2e_reader_$suffix
+psql "$pg_admin" -qAtc "CREATE ROLE $reader LOGIN PASSWORD '$password'" >/dev/null
+psql "postgres://$role:$password@$pg_hostport/$db_beta" -qAt >/dev/null <<EOF
+GRANT USAGE ON SCHEMA public TO $reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO $reader;
+EOF
+
 # --- the install --------------------------------------------------------------------------------------
-export LEXICA_HOME=$work/home LEXICA_KEYCHAIN=keyutils
+export LEXICA_HOME=$work/home
+if [[ $LEXICA_E2E_IN_KEYRING == keyutils ]]; then
+  export LEXICA_KEYCHAIN=keyutils
+  say "passwords in the kernel keyring (keyutils) of a private keyctl session"
+else
+  unset LEXICA_KEYCHAIN
+  say "passwords in a private gnome-keyring (Secret Service) on a private D-Bus session"
+fi
 mkdir -p "$LEXICA_HOME"
 user=$(id -un)
 down_port=$(free_port) # nothing listens there
@@ -165,36 +199,61 @@ add e2e_slow "E2E Slow (PostgreSQL)" "$(url "$db_slow")" --query-timeout-ms 2000
 add e2e_down "E2E Down (stopped)" "postgres://$role@127.0.0.1:$down_port/nowhere"
 "$cli" sources list >"$artifacts/sources.txt"
 
+# The settings window's tests (admin.test.mjs) get an install of their own, fresh (its OS user is its administrator,
+# only the demo source), so what they add, grant and demote leaves the other tests' install alone. They paste a URL
+# to one of the databases above, with the password in it.
+admin_home=$work/admin-home
+mkdir -p "$admin_home"
+
 # --- tauri-driver -------------------------------------------------------------------------------------
-driver_port=$(free_port)
-native_port=$(free_port)
-tauri-driver --port "$driver_port" --native-port "$native_port" >"$artifacts/tauri-driver.log" 2>&1 &
-driver_pid=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$driver_port/status" >/dev/null 2>&1 && break
-  kill -0 "$driver_pid" 2>/dev/null || die "tauri-driver exited (see $artifacts/tauri-driver.log)"
-  sleep 0.1
-done
-say "tauri-driver on 127.0.0.1:$driver_port (WebKitWebDriver on $native_port)"
+# One per install: the app takes its install from LEXICA_HOME, which tauri-driver passes on to it.
+start_driver() { # NAME HOME: sets driver_url
+  local name=$1 home=$2 port native pid
+  port=$(free_port)
+  native=$(free_port)
+  LEXICA_HOME=$home tauri-driver --port "$port" --native-port "$native" >"$artifacts/$name.log" 2>&1 &
+  pid=$!
+  driver_pid="$driver_pid $pid"
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$port/status" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || die "tauri-driver exited (see $artifacts/$name.log)"
+    sleep 0.1
+  done
+  driver_url=http://127.0.0.1:$port
+  say "$name on 127.0.0.1:$port (WebKitWebDriver on $native) for $home"
+}
+start_driver tauri-driver "$LEXICA_HOME"
+main_driver=$driver_url
+start_driver tauri-driver-admin "$admin_home"
+admin_driver=$driver_url
 
 # --- tests ----------------------------------------------------------------------------------------------
-export E2E_DRIVER_URL=http://127.0.0.1:$driver_port E2E_APP=$app E2E_ARTIFACTS=$artifacts
+export E2E_DRIVER_URL=$main_driver E2E_APP=$app E2E_ARTIFACTS=$artifacts
 export E2E_PG_ADMIN_URL=$pg_admin E2E_SLOW_DB=$db_slow
+# admin.test.mjs: its driver and install, the URL it pastes (password inside), the CLI to look from outside.
+export E2E_ADMIN_DRIVER_URL=$admin_driver E2E_ADMIN_HOME=$admin_home E2E_CLI=$cli
+export E2E_PASTE_URL="postgres://$reader:$password@$pg_hostport/$db_beta"
+export E2E_KEYCHAIN_STORE=$LEXICA_E2E_IN_KEYRING
 set +e
 node --test --test-reporter=tap --test-concurrency=1 ${E2E_ONLY:+"--test-name-pattern=$E2E_ONLY"} "$here"/*.test.mjs 2>&1 | tee "$artifacts/tap.log"
 status=${PIPESTATUS[0]}
 set -e
 cp "$LEXICA_HOME"/logs/* "$artifacts/" 2>/dev/null || true
+mkdir -p "$artifacts/admin-install"
+cp "$admin_home"/logs/* "$artifacts/admin-install/" 2>/dev/null || true
 passed=$(awk '/^# pass /{print $3}' "$artifacts/tap.log" | tail -1)
 failed=$(awk '/^# fail /{print $3}' "$artifacts/tap.log" | tail -1)
 # Leak scan: the sources' password was typed into the CLI and used by the app; it must appear nowhere
-# in the install folder (app database, the app's and the CLI's logs) or in what the run printed.
-if grep -rqaF -- "$password" "$LEXICA_HOME" "$artifacts"; then
-  echo "not ok - leak scan: the source password appears in $(grep -rlaF -- "$password" "$LEXICA_HOME" "$artifacts" | tr '\n' ' ')"
+# in the install folder (app database, the app's and the CLI's logs) or in what the run printed. The settings
+# window's install too: there it was pasted inside a URL and stored through the window.
+if grep -rqaF -- "$password" "$LEXICA_HOME" "$admin_home" "$artifacts"; then
+  echo "not ok - leak scan: the source password appears in $(grep -rlaF -- "$password" "$LEXICA_HOME" "$admin_home" "$artifacts" | tr '\n' ' ')"
   failed=$(( ${failed:-0} + 1 )); status=1
 else
-  ls "$LEXICA_HOME"/logs/lexica-app.log.* >/dev/null 2>&1 || { echo "not ok - the app wrote no log file"; failed=$(( ${failed:-0} + 1 )); status=1; }
-  echo "ok - leak scan: the source password appears nowhere in the install folder or the logs"
+  # (E2E_ONLY may have run the tests of one install only.)
+  compgen -G "$LEXICA_HOME/logs/lexica-app.log.*" >/dev/null || compgen -G "$admin_home/logs/lexica-app.log.*" >/dev/null ||
+    { echo "not ok - the app wrote no log file"; failed=$(( ${failed:-0} + 1 )); status=1; }
+  echo "ok - leak scan: the source password appears nowhere in the install folders or the logs"
   passed=$(( ${passed:-0} + 1 ))
 fi
 echo "e2e: ${passed:-0} passed, ${failed:-0} failed"

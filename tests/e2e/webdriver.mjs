@@ -78,6 +78,26 @@ export class Session {
     await this.cmd("DELETE", "");
   }
 
+  /** The handles of every window (top-level browsing context) the driver controls. @returns {Promise<string[]>} */
+  handles() {
+    return this.cmd("GET", "/window/handles");
+  }
+
+  /** The handle of the window commands go to now. @returns {Promise<string>} */
+  handle() {
+    return this.cmd("GET", "/window");
+  }
+
+  /** Sends the next commands to the window of `handle`. @param {string} handle */
+  switchTo(handle) {
+    return this.cmd("POST", "/window", { handle });
+  }
+
+  /** Reloads the current window's page. */
+  refresh() {
+    return this.cmd("POST", "/refresh", {});
+  }
+
   /** @param {string} css @returns {Promise<ElementRef[]>} */
   findAll(css) {
     return this.cmd("POST", "/elements", { using: "css selector", value: css });

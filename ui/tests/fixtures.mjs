@@ -347,7 +347,7 @@ export function sourcesView(changes = {}) {
     { source: ADMIN_SOURCES.sample, password_stored: false, keychain_problem: null, last_test: null },
     { source: ADMIN_SOURCES.archive, password_stored: false, keychain_problem: null, last_test: null },
   ];
-  return { sources, keychain: 'Secret Service', ...changes };
+  return { sources, keychain: 'Secret Service keychain', ...changes };
 }
 
 /**
