@@ -331,7 +331,7 @@ async fn query_source(
                 *slot = Some(pool.clone());
             }
             if signal.stop.load(Ordering::SeqCst) {
-                return Err(Ended::Stopped(Stop::Cancelled));
+                return Err(Ended::Stopped(stop_cause(shared)));
             }
             let mut conn = pool.acquire().await.map_err(describe)?;
             let pid: i32 =
@@ -339,7 +339,7 @@ async fn query_source(
             signal.pg_backend.store(pid, Ordering::SeqCst);
             // Checked after publishing the pid: either this sees the stop, or the stopper sees the pid.
             if signal.stop.load(Ordering::SeqCst) {
-                return Err(Ended::Stopped(Stop::Cancelled));
+                return Err(Ended::Stopped(stop_cause(shared)));
             }
             let mut tx = conn.begin().await.map_err(describe)?;
             let left = deadline.saturating_duration_since(Instant::now()).as_millis().max(1);
@@ -351,7 +351,7 @@ async fn query_source(
                 ranked_hits(&mut reads, Backend::Postgres, shared, source, stopped, &mut reporter).await.map_err(
                     |e| match e {
                         Step::Read(e) => describe(e),
-                        Step::Stopped => Ended::Stopped(Stop::Cancelled),
+                        Step::Stopped => Ended::Stopped(stop_cause(shared)),
                     },
                 )?
             };
@@ -377,10 +377,18 @@ async fn query_source(
             }
             result.map_err(|e| match e {
                 Step::Read(e) => describe(e),
-                Step::Stopped => Ended::Stopped(Stop::Cancelled),
+                Step::Stopped => Ended::Stopped(stop_cause(shared)),
             })
         }
     }
+}
+
+/// Why the ranking's stop check fired. It fires on the stop signal (set once the search's cancel
+/// or deadline won, and then this answer is dropped) or on the search's deadline by itself, which
+/// can come first: the ranking polls the clock between candidates and may see the deadline pass
+/// before the timer in `execute` fires. Only the user's cancel makes it `cancelled`.
+fn stop_cause(shared: &Shared) -> Stop {
+    if shared.cancel.is_cancelled() { Stop::Cancelled } else { Stop::TimedOut }
 }
 
 fn strip(error: &Error, source: &DataSource) -> String {
