@@ -51,6 +51,8 @@ pub fn run() -> Result<(), tauri::Error> {
             commands::search::cancel_search,
             commands::search::search_history,
             commands::search::open_opinion,
+            commands::search::sign_in_to_source,
+            commands::search::sign_out_of_source,
             commands::search::export_results,
             commands::search::open_settings,
             commands::settings::settings_overview,

@@ -657,6 +657,22 @@ test("settings: from the main window the admin commands are refused by Tauri's A
   assert.ok(there.ok, there.refusal);
 });
 
+const DELTA = { name: "e2e_delta", display: "E2E Delta (lawyers sign in)" };
+/** The keychain account of the OS user's own sign-in to the delta source: `<source id>/<user id>`. */
+let deltaAccount = "";
+
+test("settings: a source with no stored password, granted to the OS user, is set up for the sign-in step", () => {
+  // Added through the CLI while the OS user is still an administrator: the same database as the pasted URL, but no
+  // password stored, so the server's scram request can only be answered by the lawyer (the last test).
+  cli("sources", "add", DELTA.name, "--display-name", DELTA.display, "--url", STORED_URL);
+  cli("grants", "grant", ME, DELTA.name);
+  const listed = cli("sources", "list").find((x) => x.name === DELTA.name);
+  assert.ok(listed, "the delta source is listed");
+  assert.equal(listed.credential_updated_at, null, JSON.stringify(listed));
+  const me = cli("users", "list").find((u) => u.username === ME);
+  deltaAccount = `${listed.id}/${me.id}`;
+});
+
 test("settings: once the OS user is no longer an admin, the core refuses the settings window's commands and the search window drops its Settings button", async () => {
   const s = current();
   await settingsView(s, "Users and permissions");
@@ -724,4 +740,47 @@ test("settings: a non-admin's app shows no Settings button, and the core refuses
   console.log(
     `# non-admin launch: "${who.trim()}"; open_settings: ${opened.refusal}`,
   );
+});
+
+test("search: a non-admin whose granted source has no stored password is asked for it, and the search then completes", async () => {
+  const s = current();
+  await s.find("#query", 30_000);
+  const box = await findX(s, `//label[span[normalize-space(.)="${DELTA.display}"]]/input`, 20_000);
+  if (!(await s.exec("return arguments[0].checked;", [box]))) {
+    await s.click(box);
+  }
+  const chipsOf = () =>
+    s.exec(
+      `return [...document.querySelectorAll('ul[aria-label="Source status"] li.chip')].map((li) => ({
+         source: li.dataset.source, status: li.dataset.status, text: li.textContent.replace(/\\s+/g, ' ').trim() }));`,
+    );
+  const ended = (chips) =>
+    chips.length > 0 && chips.every((c) => !["running", "pending"].includes(c.status)) ? chips : null;
+  await retype(s, await s.find("#query"), "hearsay");
+  await s.click(await s.find('form[role="search"] button[type="submit"]'));
+  const first = await s.waitFor(async () => ended(await chipsOf()), "the first search to end", 30_000);
+  const asked = first.find((c) => c.source === DELTA.name);
+  assert.ok(asked, JSON.stringify(first));
+  assert.equal(asked.status, "failed", JSON.stringify(asked));
+  await s.click(await button(s, `Sign in to ${DELTA.display}`));
+  const password = await s.find("#sign-in-password", 10_000);
+  await s.screenshot(ARTIFACTS, "search-sign-in-dialog");
+  await s.type(password, PASSWORD);
+  await s.click(await button(s, "Sign in and search again"));
+  const second = await s.waitFor(
+    async () => {
+      const chips = ended(await chipsOf());
+      const delta = chips?.find((c) => c.source === DELTA.name);
+      return delta && delta.status !== "failed" ? chips : null;
+    },
+    "the search again, the source answering",
+    30_000,
+  );
+  const delta = second.find((c) => c.source === DELTA.name);
+  assert.equal(delta.status, "completed", JSON.stringify(delta));
+  console.log(`# sign-in: before "${asked.text}"; after "${delta.text}"`);
+  await s.screenshot(ARTIFACTS, "search-after-sign-in");
+  // Remembered (the default) in the OS user's own keychain entry, and in no file under the install.
+  assert.equal(keychainHolds(deltaAccount), PASSWORD, "the OS user's own keychain entry holds it");
+  assert.deepEqual(filesContaining(HOME, PASSWORD), [], "the password is in no file under the install");
 });

@@ -38,6 +38,7 @@ function source(name, display_name, changes = {}) {
     created_at: '2026-11-01T00:00:00Z',
     updated_at: '2026-11-01T00:00:00Z',
     credential_updated_at: null,
+    each_user_signs_in: false,
     ...changes,
   };
 }
@@ -65,6 +66,8 @@ export const OVERVIEW = {
   },
   sources: Object.values(SOURCES),
   searchable: [SOURCES.sample.id, SOURCES.ny.id, SOURCES.federal.id],
+  sign_in_needed: [],
+  signed_in: [],
 };
 
 /**
@@ -157,6 +160,7 @@ export function outcome(s, status, hits, ms, error = null, matches = null) {
     matches,
     execution_time_ms: ms,
     error,
+    sign_in: null,
   };
 }
 

@@ -79,6 +79,8 @@ async function open(more = {}, view = 'Sources') {
       user: USERS.admin,
       sources: [],
       searchable: [],
+      sign_in_needed: [],
+      signed_in: [],
     },
     queryProblems: {},
     answers: { ...answers(), ...more },
@@ -322,6 +324,7 @@ describe('settings window: sources', () => {
       pool_size: 0,
       acquire_timeout_ms: 15000,
       query_timeout_ms: 30000,
+      each_user_signs_in: false,
     });
     await form.getByRole('alert').waitFor();
     const name = form.getByLabel('Name', { exact: true });

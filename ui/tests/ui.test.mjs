@@ -506,6 +506,95 @@ describe('search window', () => {
     assert.equal(await page.getByRole('alert').textContent(), '`jdoe` has no source to search yet');
   });
 
+  test("sign in: a source that needs the lawyer's own password asks for it; a refused one is said; then it searches again", async () => {
+    const [s, ny] = [SOURCES.sample, SOURCES.ny];
+    const overview = { ...OVERVIEW, sign_in_needed: [SOURCES.federal.id] };
+    app = await openApp(browser, server.url, { overview, queryProblems: {} });
+    const page = app.page;
+    // A source where each user signs in is still searchable, and its badge says what it will ask.
+    const federalRow = page.locator('.picker li', { hasText: 'Federal circuits' });
+    assert.match((await federalRow.locator('.state').textContent()) ?? '', /needs your sign-in/);
+    assert.equal(await federalRow.getByRole('checkbox').isChecked(), true);
+
+    const sent = await search(page, 'hearsay');
+    const hits = [hit(s, 1, 'First v. One', 0.9)];
+    const asked = {
+      ...outcome(ny, 'failed', [], 12, 'it needs a database password and none is stored; sign in to it'),
+      sign_in: { user_name: false, refused: false },
+    };
+    const end = finished([outcome(s, 'completed', hits, 9), asked], hits, 14);
+    await emit(page, started([s, ny]));
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Sign in to NY Court of Appeals' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign in to NY Court of Appeals' });
+    await dialog.waitFor();
+    // No user name asked here; the password is masked; remember is on by default.
+    assert.equal(await dialog.getByLabel('Database user name').count(), 0);
+    assert.equal(await dialog.getByLabel('Password').getAttribute('type'), 'password');
+    assert.equal(await dialog.getByRole('checkbox', { name: 'Remember in my keychain' }).isChecked(), true);
+
+    await page.evaluate(() => {
+      window.__lexicaMock.respond('sign_in_to_source', {
+        error: {
+          kind: 'invalid',
+          message: 'password: the server refused this user name and password',
+          fields: [{ field: 'password', message: 'the server refused this user name and password' }],
+        },
+      });
+    });
+    await dialog.getByLabel('Password').fill('wrong');
+    await dialog.getByRole('button', { name: 'Sign in and search again' }).click();
+    await dialog.locator('#err-sign-in-password', { hasText: 'refused' }).waitFor();
+    assert.equal((await calls(page, 'search')).length, 1, 'nothing searched on a refused sign-in');
+
+    await page.evaluate(() => {
+      window.__lexicaMock.respond('sign_in_to_source', { value: null });
+    });
+    await dialog.getByLabel('Password').fill('right-pw');
+    await dialog.getByRole('checkbox', { name: 'Remember in my keychain' }).uncheck();
+    await dialog.getByRole('button', { name: 'Sign in and search again' }).click();
+    const signIns = await waitForCalls(page, 'sign_in_to_source', 2);
+    assert.deepEqual(signIns[1]?.args, {
+      source: 'ny_appeals',
+      userName: null,
+      password: 'right-pw',
+      remember: false,
+    });
+    // The same search again, as it was sent; the dialog is gone and the overview reloaded.
+    const again = await waitForCalls(page, 'search', 2);
+    assert.deepEqual(again[1]?.args.request, sent.request);
+    await dialog.waitFor({ state: 'detached' });
+    assert.ok((await calls(page, 'app_overview')).length >= 2);
+  });
+
+  test('sign in: where each user signs in, the user name is asked for too and sent', async () => {
+    const ny = SOURCES.ny;
+    const page = await open({}, { answers: { sign_in_to_source: { value: null } } });
+    await search(page, 'hearsay');
+    const asked = {
+      ...outcome(ny, 'failed', [], 3, 'it needs your own database user name and password'),
+      sign_in: { user_name: true, refused: true },
+    };
+    const end = finished([asked], [], 4);
+    await emit(page, started([ny]));
+    await emit(page, end.event);
+    await answer(page, end.answer);
+    await page.getByRole('button', { name: 'Sign in to NY Court of Appeals' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign in to NY Court of Appeals' });
+    assert.match((await dialog.textContent()) ?? '', /refused the sign-in/);
+    await dialog.getByLabel('Database user name').fill('jdoe_db');
+    await dialog.getByLabel('Password').fill('pw');
+    await dialog.getByRole('button', { name: 'Sign in and search again' }).click();
+    const [call] = await waitForCalls(page, 'sign_in_to_source');
+    assert.deepEqual(call?.args, {
+      source: 'ny_appeals',
+      userName: 'jdoe_db',
+      password: 'pw',
+      remember: true,
+    });
+  });
+
   test('cancel: the Cancel button and Esc send cancel_search with the search id', async () => {
     const page = await open();
     const [s, n] = [SOURCES.sample, SOURCES.ny];

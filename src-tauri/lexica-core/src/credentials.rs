@@ -2,7 +2,8 @@
 //!
 //! One keychain service name ([`KEYCHAIN_SERVICE`]) holds every Lexica credential, each under the
 //! source's id as the account, so renaming a source keeps its password and `secret-tool lookup
-//! service lexica username <id>` finds it. Stores: Secret Service on Linux (gnome-keyring, KWallet),
+//! service lexica username <id>` finds it. A lawyer's own sign-in to a source (issue #12) is under
+//! `<source id>/<user id>` ([`personal_account`]): one user's password never answers for another. Stores: Secret Service on Linux (gnome-keyring, KWallet),
 //! Keychain on macOS, Credential Manager on Windows. On Linux the kernel keyring (keyutils) is a
 //! stated fallback, chosen explicitly with `LEXICA_KEYCHAIN=keyutils`: it keeps passwords only for
 //! the login session, so silently falling back would lose them at the next reboot.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
 
-use crate::models::SourceId;
+use crate::models::{SourceId, UserId};
 use crate::{Error, Result};
 
 /// The keychain service name under which every source password is stored.
@@ -91,22 +92,49 @@ impl Keychain {
     }
 
     pub async fn set_password(&self, source: SourceId, password: &Secret) -> Result<()> {
-        let password = password.clone();
-        self.call(source, move |entry| entry.set_password(password.expose())).await
+        self.set_in(source.to_string(), password).await
     }
 
     /// The stored password, or `None` when the source has none.
     pub async fn password(&self, source: SourceId) -> Result<Option<Secret>> {
-        match self.call(source, |entry| entry.get_password()).await {
+        self.get_in(source.to_string()).await
+    }
+
+    /// Deletes the stored password; `false` when there was none.
+    pub async fn delete_password(&self, source: SourceId) -> Result<bool> {
+        self.delete_in(source.to_string()).await
+    }
+
+    /// Stores `user`'s own password for `source` (their personal sign-in).
+    pub async fn set_personal_password(&self, source: SourceId, user: UserId, password: &Secret) -> Result<()> {
+        self.set_in(personal_account(source, user), password).await
+    }
+
+    /// `user`'s own password for `source`, or `None`.
+    pub async fn personal_password(&self, source: SourceId, user: UserId) -> Result<Option<Secret>> {
+        self.get_in(personal_account(source, user)).await
+    }
+
+    /// Deletes `user`'s own password for `source`; `false` when there was none.
+    pub async fn delete_personal_password(&self, source: SourceId, user: UserId) -> Result<bool> {
+        self.delete_in(personal_account(source, user)).await
+    }
+
+    async fn set_in(&self, account: String, password: &Secret) -> Result<()> {
+        let password = password.clone();
+        self.call(account, move |entry| entry.set_password(password.expose())).await
+    }
+
+    async fn get_in(&self, account: String) -> Result<Option<Secret>> {
+        match self.call(account, |entry| entry.get_password()).await {
             Ok(p) => Ok(Some(Secret(p))),
             Err(Error::KeychainFailed(m)) if m == NO_ENTRY => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Deletes the stored password; `false` when there was none.
-    pub async fn delete_password(&self, source: SourceId) -> Result<bool> {
-        match self.call(source, |entry| entry.delete_credential()).await {
+    async fn delete_in(&self, account: String) -> Result<bool> {
+        match self.call(account, |entry| entry.delete_credential()).await {
             Ok(()) => Ok(true),
             Err(Error::KeychainFailed(m)) if m == NO_ENTRY => Ok(false),
             Err(e) => Err(e),
@@ -120,17 +148,22 @@ impl Keychain {
 
     async fn call<T: Send + 'static>(
         &self,
-        source: SourceId,
+        account: String,
         op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = self.store().await?;
-        let account = source.to_string();
         bounded(move || {
             let entry = Entry::new_in_store(&store, KEYCHAIN_SERVICE, &account).map_err(map_error)?;
             op(&entry).map_err(map_error)
         })
         .await?
     }
+}
+
+/// The keychain account of `user`'s own sign-in to `source`. Ids, not names: renaming either
+/// keeps the sign-in, and a new user who takes a removed user's name does not inherit it.
+pub fn personal_account(source: SourceId, user: UserId) -> String {
+    format!("{source}/{user}")
 }
 
 /// Runs a blocking keychain call on the blocking pool, giving up after [`KEYCHAIN_TIMEOUT`].
@@ -225,6 +258,20 @@ mod tests {
         assert!(k.delete_password(id).await.unwrap());
         assert!(!k.delete_password(id).await.unwrap());
         assert_eq!(k.password(id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_personal_sign_in_is_its_users_alone() {
+        let k = mock();
+        let (source, alice, bob) = (SourceId::new(), UserId::new(), UserId::new());
+        k.set_personal_password(source, alice, &Secret::new("alice-pw")).await.unwrap();
+        assert_eq!(k.personal_password(source, alice).await.unwrap(), Some(Secret::new("alice-pw")));
+        assert_eq!(k.personal_password(source, bob).await.unwrap(), None);
+        // Neither the source's shared password nor another source's entry.
+        assert_eq!(k.password(source).await.unwrap(), None);
+        assert_eq!(k.personal_password(SourceId::new(), alice).await.unwrap(), None);
+        assert!(k.delete_personal_password(source, alice).await.unwrap());
+        assert_eq!(k.personal_password(source, alice).await.unwrap(), None);
     }
 
     #[test]

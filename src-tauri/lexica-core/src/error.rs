@@ -78,6 +78,17 @@ pub enum Error {
     #[error("source `{name}`: {message}")]
     Source { name: String, message: String },
 
+    /// The source needs the user's own sign-in (their database password, and user name where
+    /// each user signs in); the search window asks for it.
+    #[error(
+        "source `{name}`: it needs {}; sign in to it from the search window, or ask an administrator to store \
+         the source's password",
+        if request.refused { "your database sign-in again (the server refused the one you gave)" }
+        else if request.user_name { "your own database user name and password" }
+        else { "a database password and none is stored" }
+    )]
+    SignInNeeded { name: String, request: crate::sign_in::SignInRequest },
+
     #[error("cannot use the Lexica home folder {path}: {source} (set LEXICA_HOME or --home to a writable folder)")]
     Home { path: String, source: std::io::Error },
 
@@ -102,6 +113,7 @@ impl Error {
             | Error::KeychainTimedOut(_)
             | Error::KeychainFailed(_) => ErrorKind::Keychain,
             Error::Source { .. } => ErrorKind::Source,
+            Error::SignInNeeded { .. } => ErrorKind::SignIn,
             Error::Query(_) => ErrorKind::Query,
             Error::Provisioning(_) => ErrorKind::Provisioning,
             Error::Home { .. } | Error::Database(_) | Error::Migration(_) => ErrorKind::Storage,
@@ -139,6 +151,8 @@ pub enum ErrorKind {
     Query,
     Keychain,
     Source,
+    /// A source needs the user's own sign-in ([`Error::SignInNeeded`]).
+    SignIn,
     Storage,
 }
 

@@ -36,7 +36,7 @@ pub struct Lexica {
     home: Home,
     db: SqlitePool,
     keychain: Keychain,
-    sources: std::sync::Arc<SourceRegistry>,
+    pub(crate) sources: std::sync::Arc<SourceRegistry>,
     /// Tells other processes this handle's searches are live (see [`queries::liveness`]); taken
     /// by [`Lexica::close`], after which nothing this handle started can finish.
     liveness: std::sync::Arc<std::sync::Mutex<Option<LivenessLock>>>,
@@ -280,6 +280,10 @@ impl Lexica {
             queries::data_sources::stamp_credential(&mut *tx, source.id).await?;
         }
         tx.commit().await?;
+        if before.is_some() && before != after {
+            // Lawyers' own passwords were given for the previous server too.
+            self.forget_all_sign_ins(source.id).await?;
+        }
         if !source.is_active || password_cleared || before != after {
             self.sources.evict(source.id).await;
         }
@@ -309,6 +313,7 @@ impl Lexica {
         if source.credential_updated_at.is_some() {
             self.keychain.delete_password(source.id).await?;
         }
+        self.forget_all_sign_ins(source.id).await?;
         queries::data_sources::delete(&self.db, source.id).await?;
         self.sources.evict(source.id).await;
         tracing::info!(actor = %actor.username, source = %name, "source removed");
@@ -380,6 +385,15 @@ impl Lexica {
         let current =
             queries::data_sources::get(&self.db, source.id).await?.ok_or_else(|| not_found_source(&source.name))?;
         self.sources.pool(&current).await
+    }
+
+    /// [`Lexica::source_pool`] with `user`'s credentials for it ([`crate::sign_in`]): their own
+    /// sign-in when they have one, or [`Error::SignInNeeded`] when they must give one first.
+    pub(crate) async fn source_pool_as(&self, user: crate::models::UserId, source: &DataSource) -> Result<SourcePool> {
+        let current =
+            queries::data_sources::get(&self.db, source.id).await?.ok_or_else(|| not_found_source(&source.name))?;
+        let login = self.login_for(user, &current).await?;
+        self.sources.pool_as(&current, &login).await
     }
 
     // ---- grants -------------------------------------------------------------------------

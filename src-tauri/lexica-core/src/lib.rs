@@ -24,6 +24,8 @@
 //!   read-only with a statement timeout; the source doctor.
 //! - [`search`]: parallel multi-source search: executions with deadlines and cancellation,
 //!   streamed events, merging by a common score, deduplication by citation.
+//! - [`sign_in`]: lawyers' own sign-ins to sources (session or keychain), and which credentials
+//!   each user's connections use.
 //! - [`home`]: where an install keeps its files.
 //! - [`error`]: the crate's one error type, [`Error`], and its serializable report.
 
@@ -43,6 +45,7 @@ pub mod provision;
 mod queries;
 pub mod search;
 pub mod settings;
+pub mod sign_in;
 pub mod sources;
 
 /// The app database's public names: the seeded sources, the OS login, the connection settings.

@@ -88,6 +88,9 @@ struct SourceEntry {
     acquire_timeout_ms: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     query_timeout_ms: Option<u32>,
+    /// Each lawyer signs in with their own database account (see `DataSource::each_user_signs_in`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    each_user_signs_in: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -215,6 +218,7 @@ impl Lexica {
                 pool_size: e.pool_size,
                 acquire_timeout_ms: e.acquire_timeout_ms,
                 query_timeout_ms: e.query_timeout_ms,
+                each_user_signs_in: e.each_user_signs_in,
             });
             match source.validate() {
                 Ok(()) => planned_sources.push((existing, source)),
@@ -428,6 +432,8 @@ impl Lexica {
                 pool_size: Some(s.pool_size),
                 acquire_timeout_ms: Some(s.acquire_timeout_ms),
                 query_timeout_ms: Some(s.query_timeout_ms),
+                // Written only when on, so files of installs that never use it stay as they were.
+                each_user_signs_in: s.each_user_signs_in.then_some(true),
             });
         }
         for g in queries::permissions::list(self.db()).await? {
@@ -473,6 +479,7 @@ fn same_settings(a: &DataSource, b: &DataSource) -> bool {
         a.pool_size,
         a.acquire_timeout_ms,
         a.query_timeout_ms,
+        a.each_user_signs_in,
     ) == (
         &b.display_name,
         &b.database_url,
@@ -483,6 +490,7 @@ fn same_settings(a: &DataSource, b: &DataSource) -> bool {
         b.pool_size,
         b.acquire_timeout_ms,
         b.query_timeout_ms,
+        b.each_user_signs_in,
     )
 }
 

@@ -42,6 +42,11 @@ pub struct AppOverview {
     /// The ids of the sources among `sources` that a search would query now
     /// (`Lexica::accessible_sources`: granted ∧ active ∧ search-enabled).
     pub searchable: Vec<SourceId>,
+    /// Searchable sources where each user signs in and this user has not yet: searching them
+    /// asks for the user's database account first.
+    pub sign_in_needed: Vec<SourceId>,
+    /// Sources this user is signed in to with their own account (they can sign out).
+    pub signed_in: Vec<SourceId>,
 }
 
 /// A source's last connection test: the doctor's worst status, its first problem (or that all
@@ -110,9 +115,13 @@ impl Lexica {
     pub async fn overview(&self) -> Result<AppOverview> {
         let user = self.acting_user(None).await?;
         let sources = self.list_sources(&user).await?;
-        let searchable = self.accessible_sources(&user).await?.into_iter().map(|s| s.id).collect();
+        let accessible = self.accessible_sources(&user).await?;
+        let signed_in = self.signed_in_sources(user.id, &accessible).await?;
+        let sign_in_needed =
+            accessible.iter().filter(|s| s.each_user_signs_in && !signed_in.contains(&s.id)).map(|s| s.id).collect();
+        let searchable = accessible.into_iter().map(|s| s.id).collect();
         tracing::debug!(user = %user.username, sources = sources.len(), "overview");
-        Ok(AppOverview { user, sources, searchable })
+        Ok(AppOverview { user, sources, searchable, sign_in_needed, signed_in })
     }
 
     /// The acting (OS) user, when they are an administrator now: what the shell checks before it

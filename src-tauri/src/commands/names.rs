@@ -13,6 +13,8 @@ pub const SEARCH_COMMANDS: &[&str] = &[
     "open_opinion",
     "export_results",
     "open_settings",
+    "sign_in_to_source",
+    "sign_out_of_source",
 ];
 
 /// The administrator's commands, granted ONLY in `capabilities/settings.json` (the `settings`

@@ -1,5 +1,5 @@
 //! The search window's commands: the overview, the query check, searching and cancelling, the user's history, the
-//! reader, the CSV export, and opening the settings window (administrators only). Each is listed in
+//! reader, the CSV export, the user's own sign-in to a source, and opening the settings window (administrators only). Each is listed in
 //! `names.rs::SEARCH_COMMANDS` and granted in `capabilities/main.json`.
 
 use std::path::PathBuf;
@@ -156,6 +156,31 @@ pub async fn open_opinion(
         tracing::info!(kind = ?error.kind, %source_id, opinion_id, "open_opinion failed: {}", error.log_summary());
     }
     opened
+}
+
+/// Signs the acting user in to a source granted to them with their own database account (see
+/// `lexica_core::sign_in`): tried on the server, then kept in their keychain when `remember`, else
+/// for this session only. The password crosses once and is never returned.
+#[tauri::command]
+pub async fn sign_in_to_source(
+    core: tauri::State<'_, CoreState>,
+    source: String,
+    user_name: Option<String>,
+    password: String,
+    remember: bool,
+) -> Result<(), ErrorReport> {
+    let lexica = core.lexica()?;
+    let user = acting(lexica).await?;
+    let password = lexica_core::credentials::Secret::new(password);
+    lexica.sign_in(&user, &source, user_name.as_deref(), &password, remember).await.map_err(report)
+}
+
+/// Forgets the acting user's own sign-in to a source; `true` when there was one.
+#[tauri::command]
+pub async fn sign_out_of_source(core: tauri::State<'_, CoreState>, source: String) -> Result<bool, ErrorReport> {
+    let lexica = core.lexica()?;
+    let user = acting(lexica).await?;
+    lexica.sign_out(&user, &source).await.map_err(report)
 }
 
 /// [`open_opinion`] without Tauri.

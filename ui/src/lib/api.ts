@@ -24,10 +24,30 @@ export const COMMANDS = {
   openOpinion: 'open_opinion',
   exportResults: 'export_results',
   openSettings: 'open_settings',
+  signInToSource: 'sign_in_to_source',
+  signOutOfSource: 'sign_out_of_source',
 } as const;
 
 /** The event the shell sends after every settings change; the search window reloads its sources on it. */
 export const SOURCES_CHANGED = 'lexica://sources-changed';
+
+/**
+ * Signs the user in to a source with their own database account (`userName` only where each user signs in). The core
+ * tries it on the server first; a refused password comes back as an `invalid` error on the `password` field.
+ */
+export async function signInToSource(
+  source: string,
+  userName: string | null,
+  password: string,
+  remember: boolean,
+): Promise<void> {
+  await invoke<null>(COMMANDS.signInToSource, { source, userName, password, remember });
+}
+
+/** Forgets the user's own sign-in to a source; true when there was one. */
+export function signOutOfSource(source: string): Promise<boolean> {
+  return invoke<boolean>(COMMANDS.signOutOfSource, { source });
+}
 
 /** Opens (or brings forward) the settings window. The shell refuses it to anyone who is not an administrator. */
 export async function openSettings(): Promise<void> {

@@ -237,6 +237,7 @@ mod tests {
             matches,
             execution_time_ms: 85,
             error: None,
+            sign_in: None,
         }
     }
 

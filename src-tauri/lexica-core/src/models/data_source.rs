@@ -60,6 +60,9 @@ pub struct DataSource {
     /// `None` if it never had one.
     #[ts(type = "string | null")]
     pub credential_updated_at: Option<DateTime<Utc>>,
+    /// Each user signs in with their own database account (user name and password, asked in the
+    /// search window and kept in that user's keychain); no shared password is used. PostgreSQL only.
+    pub each_user_signs_in: bool,
 }
 
 /// The editable fields of a source. `None` leaves a field as it is (or at its default when adding);
@@ -78,6 +81,9 @@ pub struct SourceChanges {
     pub pool_size: Option<u32>,
     pub acquire_timeout_ms: Option<u32>,
     pub query_timeout_ms: Option<u32>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub each_user_signs_in: Option<bool>,
 }
 
 impl DataSource {
@@ -99,6 +105,7 @@ impl DataSource {
             created_at: now,
             updated_at: now,
             credential_updated_at: None,
+            each_user_signs_in: false,
         }
     }
 
@@ -114,6 +121,7 @@ impl DataSource {
             pool_size,
             acquire_timeout_ms,
             query_timeout_ms,
+            each_user_signs_in,
         } = changes;
         if let Some(v) = display_name {
             self.display_name = v.trim().to_string();
@@ -142,6 +150,9 @@ impl DataSource {
         if let Some(v) = query_timeout_ms {
             self.query_timeout_ms = v;
         }
+        if let Some(v) = each_user_signs_in {
+            self.each_user_signs_in = v;
+        }
     }
 
     /// Checks every field and reports all problems at once, each under its field name.
@@ -155,8 +166,13 @@ impl DataSource {
             errors.push("display_name", format!("must be at most {MAX_DISPLAY_NAME_LEN} characters"));
         }
         if let Some(url) = &self.database_url {
-            if let Err(message) = SourceUrl::parse(url) {
-                errors.push("database_url", message);
+            match SourceUrl::parse(url) {
+                Err(message) => errors.push("database_url", message),
+                Ok(SourceUrl::Sqlite(_)) if self.each_user_signs_in => errors.push(
+                    "each_user_signs_in",
+                    "only a PostgreSQL source has database accounts to sign in with; turn it off for a bundle",
+                ),
+                Ok(_) => {}
             }
         } else if self.is_active {
             errors.push("database_url", "is required for an active source; set it, or keep the source disabled");

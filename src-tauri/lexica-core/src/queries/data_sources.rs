@@ -46,8 +46,8 @@ pub async fn list_granted_to(db: impl SqliteExecutor<'_>, user: UserId) -> Resul
 pub async fn insert(db: impl SqliteExecutor<'_>, s: &DataSource) -> Result<()> {
     sqlx::query(
         "INSERT INTO data_sources (id, name, display_name, database_url, source_type, jurisdiction, is_active,
-             search_enabled, pool_size, acquire_timeout_ms, query_timeout_ms, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             search_enabled, pool_size, acquire_timeout_ms, query_timeout_ms, created_at, updated_at, each_user_signs_in)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(s.id)
     .bind(&s.name)
@@ -62,6 +62,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, s: &DataSource) -> Result<()> {
     .bind(s.query_timeout_ms)
     .bind(s.created_at)
     .bind(s.updated_at)
+    .bind(s.each_user_signs_in)
     .execute(db)
     .await
     .map_err(|e| super::unique_violation(e, "source", &s.name))?;
@@ -73,7 +74,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, s: &DataSource) -> Result<()> {
     let done = sqlx::query(
         "UPDATE data_sources SET display_name = ?, database_url = ?, source_type = ?, jurisdiction = ?,
              is_active = ?, search_enabled = ?, pool_size = ?, acquire_timeout_ms = ?, query_timeout_ms = ?,
-             updated_at = ?
+             each_user_signs_in = ?, updated_at = ?
          WHERE id = ?",
     )
     .bind(&s.display_name)
@@ -85,6 +86,7 @@ pub async fn update(db: impl SqliteExecutor<'_>, s: &DataSource) -> Result<()> {
     .bind(s.pool_size)
     .bind(s.acquire_timeout_ms)
     .bind(s.query_timeout_ms)
+    .bind(s.each_user_signs_in)
     .bind(Utc::now())
     .bind(s.id)
     .execute(db)

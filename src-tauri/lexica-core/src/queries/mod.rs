@@ -9,6 +9,7 @@ pub mod liveness;
 pub mod permissions;
 pub mod search_executions;
 pub mod searches;
+pub mod source_sign_ins;
 pub mod source_test_results;
 pub mod users;
 

@@ -50,9 +50,13 @@ pub(super) struct Shared {
     pub exchange: Arc<Exchange>,
     /// Rank every match, never the fast path (`SearchRequest::exhaustive`).
     pub exhaustive: bool,
+    /// Who searches: whose sign-in each source's connection uses.
+    pub actor: crate::models::UserId,
 }
 
 impl Shared {
+    // One call site (the search's plan); a parameter struct would only rename these.
+    #[expect(clippy::too_many_arguments)]
     pub fn new(
         query: Query,
         mut filters: lexica_query::Filters,
@@ -61,6 +65,7 @@ impl Shared {
         deadline: Instant,
         events: EventSink,
         sources: usize,
+        actor: crate::models::UserId,
     ) -> Shared {
         let concepts = super::score::scoring_concepts(&query);
         let patterns = Patterns::of(&concepts);
@@ -80,6 +85,7 @@ impl Shared {
             conjunction,
             exchange,
             exhaustive,
+            actor,
         }
     }
 }
@@ -128,16 +134,19 @@ pub(super) async fn run(
     );
     async {
         let started = Instant::now();
-        let outcome_of = |status, hits: &[Hit], matches: Option<MatchCount>, error: Option<String>| SourceOutcome {
-            source_id: source.id,
-            name: source.name.clone(),
-            status,
-            results_count: u32::try_from(hits.iter().filter(|h| h.tier == 0).count()).unwrap_or(u32::MAX),
-            near_misses: u32::try_from(hits.iter().filter(|h| h.tier > 0).count()).unwrap_or(u32::MAX),
-            matches,
-            execution_time_ms: elapsed_ms(started),
-            error,
-        };
+        let mut sign_in = None;
+        let outcome_of =
+            |status, hits: &[Hit], matches: Option<MatchCount>, error: Option<String>, sign_in| SourceOutcome {
+                source_id: source.id,
+                name: source.name.clone(),
+                status,
+                results_count: u32::try_from(hits.iter().filter(|h| h.tier == 0).count()).unwrap_or(u32::MAX),
+                near_misses: u32::try_from(hits.iter().filter(|h| h.tier > 0).count()).unwrap_or(u32::MAX),
+                matches,
+                execution_time_ms: elapsed_ms(started),
+                error,
+                sign_in,
+            };
         // A search cancelled (or out of time) before this source started never runs it.
         let early = if shared.cancel.is_cancelled() {
             Some(Stop::Cancelled)
@@ -160,10 +169,14 @@ pub(super) async fn run(
                     Ok(found) => (ExecutionStatus::Completed, found.hits, found.matches, None),
                     Err(Ended::Stopped(stop)) => (final_status(stop), Vec::new(), None, stop_message(stop, &source)),
                     Err(Ended::Failed(message)) => (ExecutionStatus::Failed, Vec::new(), None, Some(message)),
+                    Err(Ended::SignIn(request, message)) => {
+                        sign_in = Some(request);
+                        (ExecutionStatus::Failed, Vec::new(), None, Some(message))
+                    }
                 }
             }
         };
-        let outcome = outcome_of(status, &hits, matches, error);
+        let outcome = outcome_of(status, &hits, matches, error, sign_in);
         let stored = ExecutionOutcome {
             results_count: Some(outcome.results_count),
             matches: outcome.matches,
@@ -205,6 +218,7 @@ pub(super) async fn close_lost(
         matches: None,
         execution_time_ms: 0,
         error: Some(message),
+        sign_in: None,
     };
     (outcome, Vec::new())
 }
@@ -242,6 +256,8 @@ fn elapsed_ms(since: Instant) -> u32 {
 enum Ended {
     Stopped(Stop),
     Failed(String),
+    /// The user's own sign-in is needed (what to ask for, and the sentence for the history).
+    SignIn(crate::sign_in::SignInRequest, String),
 }
 
 /// Runs the query under the deadline and the cancel, stopping it on the server when either wins.
@@ -307,7 +323,10 @@ async fn query_source(
         let (signal, deadline) = (signal.clone(), shared.deadline);
         Arc::new(move || signal.stop.load(Ordering::Relaxed) || Instant::now() >= deadline)
     };
-    let pool = lexica.source_pool(source).await.map_err(|e| Ended::Failed(strip(&e, source)))?;
+    let pool = lexica.source_pool_as(shared.actor, source).await.map_err(|e| match e {
+        Error::SignInNeeded { request, .. } => Ended::SignIn(request, strip(&e, source)),
+        other => Ended::Failed(strip(&other, source)),
+    })?;
     let url = crate::sources::configured_url(source).map_err(|e| Ended::Failed(strip(&e, source)))?;
     // A query the server or SQLite stopped because time ran out (or the user cancelled) ends
     // `timed_out` / `cancelled`, not `failed`, whichever side noticed first.

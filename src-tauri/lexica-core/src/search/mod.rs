@@ -203,6 +203,8 @@ pub struct SourceOutcome {
     pub execution_time_ms: u32,
     /// Why it failed or timed out (redacted: never a password or a full URL).
     pub error: Option<String>,
+    /// Set when it failed for want of the user's own sign-in: what to ask them for.
+    pub sign_in: Option<crate::sign_in::SignInRequest>,
 }
 
 /// How many opinions of one source match a query: counted, or, past what is cheap to count,
@@ -330,6 +332,7 @@ impl Lexica {
                 deadline,
                 events.clone(),
                 planned.len(),
+                actor.id,
             ));
             let mut tasks = tokio::task::JoinSet::new();
             for (index, (source, execution_id)) in planned.iter().cloned().enumerate() {

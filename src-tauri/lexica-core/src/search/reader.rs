@@ -52,7 +52,7 @@ impl Lexica {
             ),
             None => Vec::new(),
         };
-        let pool = self.source_pool(&source).await?;
+        let pool = self.source_pool_as(actor.id, &source).await?;
         let missing = || Error::NotFound {
             what: "opinion",
             name: opinion_id.to_string(),

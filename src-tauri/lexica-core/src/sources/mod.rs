@@ -20,8 +20,9 @@ use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::Mutex;
 
-use crate::credentials::Keychain;
-use crate::models::{DataSource, SourceId, SourceUrl};
+use crate::credentials::{Keychain, Secret};
+use crate::models::{DataSource, SourceId, SourceUrl, UserId};
+use crate::sign_in::{Login, SessionSignIns, SignInRequest};
 use crate::{Error, Result};
 
 pub use connect::{APPLICATION_NAME, CONNECT_TIMEOUT, SourceTarget};
@@ -60,10 +61,11 @@ struct PoolStamp {
     query_timeout_ms: u32,
     updated_at: DateTime<Utc>,
     credential_updated_at: Option<DateTime<Utc>>,
+    login: Login,
 }
 
 impl PoolStamp {
-    fn of(source: &DataSource, url: &SourceUrl) -> PoolStamp {
+    fn of(source: &DataSource, url: &SourceUrl, login: &Login) -> PoolStamp {
         PoolStamp {
             url: url.to_string(),
             pool_size: source.pool_size,
@@ -71,17 +73,23 @@ impl PoolStamp {
             query_timeout_ms: source.query_timeout_ms,
             updated_at: source.updated_at,
             credential_updated_at: source.credential_updated_at,
+            login: login.clone(),
         }
     }
 }
 
-/// The live pools, one per source that has been searched since start or since it last changed.
+/// Which pool: a source's shared one (`None`) or one user's own sign-in's.
+type PoolKey = (SourceId, Option<UserId>);
+
+/// The live pools, one per source (and per user signed in to it with their own account) that has
+/// been searched since start or since it last changed.
 #[derive(Debug)]
 pub struct SourceRegistry {
     home: PathBuf,
     keychain: Keychain,
-    pools: Mutex<HashMap<SourceId, Cached>>,
+    pools: Mutex<HashMap<PoolKey, Cached>>,
     demo_lock: Mutex<()>,
+    session: SessionSignIns,
 }
 
 #[derive(Debug)]
@@ -94,47 +102,116 @@ struct Cached {
 }
 
 /// The one connection check of a new PostgreSQL pool, shared by everyone who asks for it meanwhile.
-type Probe = Arc<tokio::sync::OnceCell<std::result::Result<(), String>>>;
+type Probe = Arc<tokio::sync::OnceCell<std::result::Result<(), Refusal>>>;
+
+/// Why a connection check failed: the sentence, and the sign-in to ask for when the server wants
+/// a password the user can give.
+#[derive(Debug, Clone)]
+struct Refusal {
+    message: String,
+    sign_in: Option<SignInRequest>,
+}
 
 impl SourceRegistry {
     pub fn new(home: PathBuf, keychain: Keychain) -> SourceRegistry {
-        SourceRegistry { home, keychain, pools: Mutex::new(HashMap::new()), demo_lock: Mutex::new(()) }
+        SourceRegistry {
+            home,
+            keychain,
+            pools: Mutex::new(HashMap::new()),
+            demo_lock: Mutex::new(()),
+            session: SessionSignIns::default(),
+        }
     }
 
-    /// The pool for `source` as it is now (pass a freshly read row: a changed row means a new pool).
-    /// Pools connect lazily, so this returns fast; an unreachable server is reported by the first
-    /// query, as that source's error only.
+    /// This session's sign-ins that are not remembered (see [`crate::sign_in`]).
+    pub(crate) fn session(&self) -> &SessionSignIns {
+        &self.session
+    }
+
+    /// The pool for `source` as it is now, with its shared credentials (pass a freshly read row: a
+    /// changed row means a new pool). Pools connect lazily, so this returns fast; an unreachable
+    /// server is reported by the first query, as that source's error only.
     pub async fn pool(&self, source: &DataSource) -> Result<SourcePool> {
-        Ok(self.cached(source).await?.0)
+        Ok(self.cached(source, &Login::Shared, false).await?.0)
     }
 
-    async fn cached(&self, source: &DataSource) -> Result<(SourcePool, bool)> {
-        let (pool, password_sent, probe) = self.cached_unprobed(source).await?;
+    /// [`SourceRegistry::pool`] for one user's [`Login`], for their search: a password the server
+    /// wants and the user can give comes back as [`Error::SignInNeeded`] (the admin's paths, the
+    /// doctor and the CLI, keep the sentence that says how to store the source's password).
+    pub(crate) async fn pool_as(&self, source: &DataSource, login: &Login) -> Result<SourcePool> {
+        Ok(self.cached(source, login, true).await?.0)
+    }
+
+    async fn cached(&self, source: &DataSource, login: &Login, ask_sign_in: bool) -> Result<(SourcePool, bool)> {
+        let key = (source.id, login.user());
+        let (pool, password_sent, probe) = self.cached_unprobed(source, login).await?;
         if let SourcePool::Postgres(pg) = &pool {
             // Every caller of a new pool waits for the same single probe.
-            let outcome = probe.get_or_init(|| self.probe(source, pg, password_sent)).await;
-            if let Err(message) = outcome {
+            let outcome = probe.get_or_init(|| self.probe(source, pg, login, password_sent)).await;
+            if let Err(refusal) = outcome {
                 // Forget the pool: the next call re-reads the password and settings, so a
                 // password fixed outside Lexica (or a server brought back) just works.
                 let mut pools = self.pools.lock().await;
-                if pools.get(&source.id).is_some_and(|c| Arc::ptr_eq(&c.probe, &probe)) {
-                    pools.remove(&source.id);
+                if pools.get(&key).is_some_and(|c| Arc::ptr_eq(&c.probe, &probe)) {
+                    pools.remove(&key);
                 }
-                return Err(Error::Source { name: source.name.clone(), message: message.clone() });
+                return Err(match refusal.sign_in.filter(|_| ask_sign_in) {
+                    Some(request) => Error::SignInNeeded { name: source.name.clone(), request },
+                    None => Error::Source { name: source.name.clone(), message: refusal.message.clone() },
+                });
             }
         }
         Ok((pool, password_sent))
     }
 
+    /// Tries a user's own sign-in with one connection, outside any pool; nothing is kept. A
+    /// refused password is a field error (the dialog shows it under the password).
+    pub(crate) async fn try_sign_in(
+        &self,
+        source: &DataSource,
+        url: &SourceUrl,
+        user_name: Option<&str>,
+        password: &Secret,
+    ) -> Result<()> {
+        use sqlx::{ConnectOptions, Connection};
+        let SourceTarget::Postgres(mut options) = connect::target(source, url, Some(password), &self.home)? else {
+            return Ok(());
+        };
+        if let Some(user) = user_name {
+            options = options.username(user);
+        }
+        let limit = connect::connect_limit(source);
+        let message = match tokio::time::timeout(limit, options.connect()).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Ok(Err(e)) if password_refused(&e) => {
+                let mut errors = crate::models::ValidationErrors::default();
+                errors.push("password", "the server refused this user name and password; check them and try again");
+                return Err(Error::Invalid(errors));
+            }
+            Ok(Err(e)) => connect::describe_connect_error(&e, url, &source.name, true),
+            Err(_) => connect::no_answer(limit),
+        };
+        Err(Error::Source { name: source.name.clone(), message })
+    }
+
     /// Opens one connection outside a new pool before it is used. sqlx's pool retries a refused
     /// connection until the acquire timeout (it assumes a server still starting) and then reports
     /// only "timed out"; a lawyer should hear at once that a source is down, and why.
-    async fn probe(&self, source: &DataSource, pool: &PgPool, password_sent: bool) -> std::result::Result<(), String> {
+    async fn probe(
+        &self,
+        source: &DataSource,
+        pool: &PgPool,
+        login: &Login,
+        password_sent: bool,
+    ) -> std::result::Result<(), Refusal> {
         use sqlx::{ConnectOptions, Connection};
         let url = match configured_url(source) {
             Ok(url) => url,
-            Err(Error::Source { message, .. }) => return Err(message),
-            Err(other) => return Err(other.to_string()),
+            Err(Error::Source { message, .. }) => return Err(Refusal { message, sign_in: None }),
+            Err(other) => return Err(Refusal { message: other.to_string(), sign_in: None }),
         };
         let limit = connect::connect_limit(source);
         let attempt = tokio::time::timeout(limit, pool.connect_options().connect()).await;
@@ -143,10 +220,23 @@ impl SourceRegistry {
                 let _ = conn.close().await;
                 return Ok(());
             }
+            Ok(Err(e)) if password_refused(&e) => {
+                // The user can answer this one: their own sign-in was refused, or the server wants
+                // a password and the source has none to send.
+                let sign_in = match login {
+                    Login::Personal(_) => Some(SignInRequest { user_name: source.each_user_signs_in, refused: true }),
+                    Login::Shared if !password_sent => Some(SignInRequest { user_name: false, refused: false }),
+                    Login::Shared => None,
+                };
+                return Err(Refusal {
+                    message: connect::describe_connect_error(&e, &url, &source.name, password_sent),
+                    sign_in,
+                });
+            }
             Ok(Err(e)) => connect::describe_connect_error(&e, &url, &source.name, password_sent),
             Err(_) => connect::no_answer(limit),
         };
-        Err(error)
+        Err(Refusal { message: error, sign_in: None })
     }
 
     /// Builds the demo source's bundle the first time it is needed (from the opinions embedded in
@@ -176,7 +266,7 @@ impl SourceRegistry {
         Ok(())
     }
 
-    async fn cached_unprobed(&self, source: &DataSource) -> Result<(SourcePool, bool, Probe)> {
+    async fn cached_unprobed(&self, source: &DataSource, login: &Login) -> Result<(SourcePool, bool, Probe)> {
         if !source.is_active {
             return Err(Error::Source {
                 name: source.name.clone(),
@@ -185,8 +275,9 @@ impl SourceRegistry {
         }
         let url = configured_url(source)?;
         self.materialize_demo(source, &url).await?;
-        let stamp = PoolStamp::of(source, &url);
-        if let Some(c) = self.pools.lock().await.get(&source.id)
+        let key = (source.id, login.user());
+        let stamp = PoolStamp::of(source, &url, login);
+        if let Some(c) = self.pools.lock().await.get(&key)
             && c.stamp == stamp
             && !c.pool.is_closed()
         {
@@ -194,9 +285,9 @@ impl SourceRegistry {
         }
         // Built without holding the lock: reading the password may wait on the keychain, and other
         // sources must not wait behind it.
-        let (pool, password_sent) = self.build(source, &url).await?;
+        let (pool, password_sent) = self.build(source, &url, login).await?;
         let mut pools = self.pools.lock().await;
-        if let Some(c) = pools.get(&source.id)
+        if let Some(c) = pools.get(&key)
             && c.stamp == stamp
             && !c.pool.is_closed()
         {
@@ -204,8 +295,7 @@ impl SourceRegistry {
             return Ok((c.pool.clone(), c.password_sent, c.probe.clone()));
         }
         let probe = Probe::default();
-        if let Some(old) =
-            pools.insert(source.id, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() })
+        if let Some(old) = pools.insert(key, Cached { stamp, pool: pool.clone(), password_sent, probe: probe.clone() })
         {
             tracing::info!(source = %source.name, "source settings changed: new pool; the old one closes when its searches finish");
             tokio::spawn(async move { old.pool.close().await });
@@ -216,7 +306,7 @@ impl SourceRegistry {
     /// Counts the source's opinions through its pool: the cheapest query that proves the source
     /// answers (connection, authentication, schema). Failures come back as that source's error.
     pub async fn opinion_count(&self, source: &DataSource) -> Result<i64> {
-        let (pool, password_sent) = self.cached(source).await?;
+        let (pool, password_sent) = self.cached(source, &Login::Shared, false).await?;
         let url = configured_url(source)?;
         let counted = match &pool {
             SourcePool::Postgres(p) => sqlx::query_scalar::<_, i64>("SELECT count(*) FROM opinions").fetch_one(p).await,
@@ -231,7 +321,18 @@ impl SourceRegistry {
     /// Closes and forgets a source's pool (it was disabled or removed). Searches already running
     /// on it finish first.
     pub async fn evict(&self, source: SourceId) {
-        if let Some(c) = self.pools.lock().await.remove(&source) {
+        let mut pools = self.pools.lock().await;
+        let keys: Vec<PoolKey> = pools.keys().filter(|(s, _)| *s == source).copied().collect();
+        for key in keys {
+            if let Some(c) = pools.remove(&key) {
+                tokio::spawn(async move { c.pool.close().await });
+            }
+        }
+    }
+
+    /// Closes and forgets one user's own pool for a source (they signed in again or out).
+    pub(crate) async fn evict_login(&self, source: SourceId, user: UserId) {
+        if let Some(c) = self.pools.lock().await.remove(&(source, Some(user))) {
             tokio::spawn(async move { c.pool.close().await });
         }
     }
@@ -249,30 +350,50 @@ impl SourceRegistry {
         self.pools.lock().await.len()
     }
 
-    async fn build(&self, source: &DataSource, url: &SourceUrl) -> Result<(SourcePool, bool)> {
-        let password = match url {
-            // Only a source that was ever given a password asks the keychain: one without lets the
-            // server and the driver decide (trust, peer, `.pgpass`, `PGPASSWORD`), and must work on
-            // a machine with no keychain at all rather than fail because none is reachable.
-            SourceUrl::Postgres(_) if needs_keychain(source) && !redirected(source, url) => {
-                self.keychain.password(source.id).await.map_err(|e| Error::Source {
-                    name: source.name.clone(),
-                    message: format!("its password could not be read: {e}"),
-                })?
+    async fn build(&self, source: &DataSource, url: &SourceUrl, login: &Login) -> Result<(SourcePool, bool)> {
+        let unreadable = |e: Error| Error::Source {
+            name: source.name.clone(),
+            message: format!("its password could not be read: {e}"),
+        };
+        let password = match (url, login) {
+            (SourceUrl::Postgres(_), Login::Personal(p)) if p.remembered => {
+                // A sign-in whose keychain entry went missing is asked for again.
+                match self.keychain.personal_password(source.id, p.user).await.map_err(unreadable)? {
+                    Some(password) => Some(password),
+                    None => {
+                        return Err(Error::SignInNeeded {
+                            name: source.name.clone(),
+                            request: SignInRequest { user_name: source.each_user_signs_in, refused: false },
+                        });
+                    }
+                }
             }
-            SourceUrl::Postgres(_) | SourceUrl::Sqlite(_) => None,
+            (SourceUrl::Postgres(_), Login::Personal(p)) => self.session.get(p.user, source.id).map(|s| s.password),
+            (_, Login::Personal(_)) => None,
+            (url, Login::Shared) => match url {
+                // Only a source that was ever given a password asks the keychain: one without lets the
+                // server and the driver decide (trust, peer, `.pgpass`, `PGPASSWORD`), and must work on
+                // a machine with no keychain at all rather than fail because none is reachable.
+                SourceUrl::Postgres(_) if needs_keychain(source) && !redirected(source, url) => {
+                    self.keychain.password(source.id).await.map_err(unreadable)?
+                }
+                SourceUrl::Postgres(_) | SourceUrl::Sqlite(_) => None,
+            },
         };
         let acquire = source.acquire_timeout();
         let pool = match connect::target(source, url, password.as_ref(), &self.home)? {
-            SourceTarget::Postgres(options) => SourcePool::Postgres(
+            SourceTarget::Postgres(mut options) => SourcePool::Postgres({
+                if let Login::Personal(crate::sign_in::Personal { user_name: Some(user), .. }) = login {
+                    options = options.username(user);
+                }
                 PgPoolOptions::new()
                     .max_connections(source.pool_size)
                     .min_connections(0)
                     .acquire_timeout(acquire)
                     // A desktop is idle most of the day: give connections back to the server.
                     .idle_timeout(Some(std::time::Duration::from_secs(300)))
-                    .connect_lazy_with(options),
-            ),
+                    .connect_lazy_with(options)
+            }),
             SourceTarget::Sqlite(options, _) => SourcePool::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(source.pool_size)
@@ -282,6 +403,11 @@ impl SourceRegistry {
         };
         Ok((pool, password.is_some()))
     }
+}
+
+/// Whether the server refused the password (or wanted one and got none): SQLSTATE 28P01.
+fn password_refused(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("28P01"))
 }
 
 /// Whether `url` (the URL in use) points at another server than the source's stored URL: the

@@ -22,4 +22,13 @@ sources: Array<DataSource>,
  * The ids of the sources among `sources` that a search would query now
  * (`Lexica::accessible_sources`: granted ∧ active ∧ search-enabled).
  */
-searchable: Array<SourceId>, };
+searchable: Array<SourceId>, 
+/**
+ * Searchable sources where each user signs in and this user has not yet: searching them
+ * asks for the user's database account first.
+ */
+sign_in_needed: Array<SourceId>, 
+/**
+ * Sources this user is signed in to with their own account (they can sign out).
+ */
+signed_in: Array<SourceId>, };

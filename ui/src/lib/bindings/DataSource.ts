@@ -14,4 +14,9 @@ database_url: string | null, source_type: string, jurisdiction: string | null, i
  * When the password was last set or cleared in the OS keychain (never the password itself);
  * `None` if it never had one.
  */
-credential_updated_at: string | null, };
+credential_updated_at: string | null, 
+/**
+ * Each user signs in with their own database account (user name and password, asked in the
+ * search window and kept in that user's keychain); no shared password is used. PostgreSQL only.
+ */
+each_user_signs_in: boolean, };

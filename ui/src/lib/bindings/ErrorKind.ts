@@ -3,4 +3,4 @@
 /**
  * The kinds of [`Error`], as the UI and `--json` output see them.
  */
-export type ErrorKind = "invalid" | "not_found" | "already_exists" | "forbidden" | "refused" | "provisioning" | "query" | "keychain" | "source" | "storage";
+export type ErrorKind = "invalid" | "not_found" | "already_exists" | "forbidden" | "refused" | "provisioning" | "query" | "keychain" | "source" | "sign_in" | "storage";

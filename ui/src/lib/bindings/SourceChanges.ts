@@ -4,4 +4,4 @@
  * The editable fields of a source. `None` leaves a field as it is (or at its default when adding);
  * for the two optional fields, `Some(None)` clears them.
  */
-export type SourceChanges = { display_name: string | null, database_url?: string | null | null, source_type: string | null, jurisdiction?: string | null | null, is_active: boolean | null, search_enabled: boolean | null, pool_size: number | null, acquire_timeout_ms: number | null, query_timeout_ms: number | null, };
+export type SourceChanges = { display_name: string | null, database_url?: string | null | null, source_type: string | null, jurisdiction?: string | null | null, is_active: boolean | null, search_enabled: boolean | null, pool_size: number | null, acquire_timeout_ms: number | null, query_timeout_ms: number | null, each_user_signs_in?: boolean, };

@@ -28,6 +28,8 @@ export interface SourceForm {
   /** Searched when active and search-enabled; an active source needs a URL. */
   active: boolean;
   searchEnabled: boolean;
+  /** Each lawyer signs in with their own database account (PostgreSQL only). */
+  eachUserSignsIn: boolean;
 }
 
 export function emptyForm(): SourceForm {
@@ -44,6 +46,7 @@ export function emptyForm(): SourceForm {
     queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
     active: true,
     searchEnabled: true,
+    eachUserSignsIn: false,
   };
 }
 
@@ -74,6 +77,7 @@ export function formOf(source: DataSource): SourceForm {
     queryTimeoutMs: source.query_timeout_ms,
     active: source.is_active,
     searchEnabled: source.search_enabled,
+    eachUserSignsIn: source.each_user_signs_in,
   };
 }
 
@@ -109,6 +113,7 @@ export function changesOf(form: SourceForm): SourceChanges {
     pool_size: count(form.poolSize),
     acquire_timeout_ms: count(form.acquireTimeoutMs),
     query_timeout_ms: count(form.queryTimeoutMs),
+    each_user_signs_in: form.connection === 'postgres' && form.eachUserSignsIn,
   };
 }
 
