@@ -13,6 +13,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 export LEXICA_KEYCHAIN=keyutils
 unset LEXICA_HOME RUST_LOG
 work=$(mktemp -d /tmp/lexica-audit.XXXXXX)
+# A copy the non-admin account can run: a binary under root's home (a build's target/) is not reachable by it,
+# and check 1 would then "pass" on `Permission denied` instead of on Lexica's refusal.
+install -m 755 "$lx" "$work/lexica"
+lx=$work/lexica
 home=$work/home
 failed=0
 check() { if eval "$2"; then echo "PASS  $1"; else echo "FAIL  $1"; failed=1; fi; }
