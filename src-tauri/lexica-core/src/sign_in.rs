@@ -207,7 +207,11 @@ impl Lexica {
                 "`{name}` is not shared with you, so Lexica keeps no sign-in for it; ask an administrator to grant it"
             ))
         };
-        let source = find_source(self.db(), name).await.map_err(|_| refused())?;
+        // A source that does not exist gets the same answer as one not shared: nothing is learnt of it.
+        let source = match find_source(self.db(), name).await {
+            Err(Error::NotFound { .. }) => return Err(refused()),
+            other => other?,
+        };
         if queries::permissions::get(self.db(), actor.id, source.id).await?.is_none() {
             return Err(refused());
         }

@@ -64,6 +64,9 @@ async fn a_lawyer_signs_in_when_a_source_needs_their_password() {
     // Only a granted source takes a sign-in.
     let refused = lexica.sign_in(&stranger, "own", None, &Secret::new("right-pw"), true).await.unwrap_err();
     assert!(matches!(refused, Error::Refused(_)), "{refused}");
+    // A source that does not exist is answered the same way (nothing is learnt of it).
+    let unknown = lexica.sign_in(&lawyer, "no_such_source", None, &Secret::new("x"), true).await.unwrap_err();
+    assert_eq!(unknown.to_string().replace("no_such_source", "own"), refused.to_string());
 
     // Remembered: in the lawyer's own keychain entry, and the search completes.
     lexica.sign_in(&lawyer, "own", None, &Secret::new("right-pw"), true).await.unwrap();
