@@ -3,10 +3,12 @@
 //! * `state`: the core, opened once at start-up, and the running searches' cancel tokens, both managed by Tauri.
 //! * `commands`: the `#[tauri::command]`s the UI invokes, by area (`search`, `settings`); each is named in
 //!   `commands/names.rs` (which `build.rs` declares) and granted per window in `capabilities/`.
+//! * `menu`: the app menu (Settings…, enabled for administrators; Quit).
 //! * `logging`: tracing to a daily-rolling file in the install's `logs/` folder, and to stderr.
 
 mod commands;
 mod logging;
+mod menu;
 mod state;
 
 pub use commands::{ADMIN_COMMANDS, SEARCH_COMMANDS};
@@ -39,6 +41,14 @@ pub fn run() -> Result<(), tauri::Error> {
                 let lexica = lexica.clone();
                 tauri::async_runtime::spawn(async move { lexica.warm_up().await });
             }
+            // The menu's Settings entry starts enabled for an administrator only (the overview keeps it in step).
+            let is_admin = match &opened {
+                Ok(lexica) => tauri::async_runtime::block_on(lexica.acting_admin()).is_ok(),
+                Err(_) => false,
+            };
+            if let Some(item) = menu::install(app.handle(), is_admin) {
+                app.manage(item);
+            }
             let core = CoreState::from(opened);
             app.manage(core);
             app.manage(Searches::default());
@@ -46,6 +56,7 @@ pub fn run() -> Result<(), tauri::Error> {
         })
         .invoke_handler(tauri::generate_handler![
             commands::search::app_overview,
+            commands::search::check_sources,
             commands::search::check_query,
             commands::search::search,
             commands::search::cancel_search,

@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use ts_rs::TS;
 
 use crate::credentials::{Keychain, Secret};
@@ -168,18 +168,14 @@ impl Lexica {
     /// Removes a user with their grants and search history. The last administrator cannot be
     /// removed (nobody could manage the install any more), nor can an admin remove themself.
     pub async fn remove_user(&self, actor: &User, username: &str) -> Result<()> {
+        // Their own sign-ins leave the keychain first, outside the write transaction (a keychain
+        // may take seconds to answer, and a write must not hold the app database meanwhile). A
+        // keychain that cannot delete them stops the removal: nothing of theirs is orphaned.
+        let user = removable_user(&mut *self.db.acquire().await?, actor, username).await?;
+        self.forget_user_sign_ins(user.id).await?;
         let mut tx = self.db.begin().await?;
-        // Checked inside the transaction that writes, so a demotion cannot slip in between.
-        require_admin_now(&mut *tx, actor, "removing a user").await?;
-        let user = find_user(&mut *tx, username).await?;
-        if user.id == actor.id {
-            return Err(Error::Refused("you cannot remove yourself; ask another administrator".into()));
-        }
-        if user.is_admin && queries::users::count_admins(&mut *tx).await? <= 1 {
-            return Err(Error::Refused(format!(
-                "`{username}` is the last administrator; make someone else admin first"
-            )));
-        }
+        // Checked again inside the transaction that writes, so a demotion cannot slip in between.
+        let user = removable_user(&mut tx, actor, username).await?;
         queries::users::delete(&mut *tx, user.id).await?;
         tx.commit().await?;
         tracing::info!(actor = %actor.username, user = %username, "user removed");
@@ -510,6 +506,20 @@ pub(crate) async fn is_admin_now(db: impl sqlx::SqliteExecutor<'_>, actor: &User
         Some(current) => Ok(current.is_admin && current.username == actor.username),
         None => Err(Error::UnknownUser(actor.username.clone())),
     }
+}
+
+/// `username`, when `actor` (an administrator now) may remove them: not themself, and not the
+/// last administrator (nobody could manage the install any more).
+async fn removable_user(db: &mut SqliteConnection, actor: &User, username: &str) -> Result<User> {
+    require_admin_now(&mut *db, actor, "removing a user").await?;
+    let user = find_user(&mut *db, username).await?;
+    if user.id == actor.id {
+        return Err(Error::Refused("you cannot remove yourself; ask another administrator".into()));
+    }
+    if user.is_admin && queries::users::count_admins(&mut *db).await? <= 1 {
+        return Err(Error::Refused(format!("`{username}` is the last administrator; make someone else admin first")));
+    }
+    Ok(user)
 }
 
 pub(crate) async fn find_user(db: impl sqlx::SqliteExecutor<'_>, username: &str) -> Result<User> {

@@ -24,6 +24,7 @@
 //!   read-only with a statement timeout; the source doctor.
 //! - [`search`]: parallel multi-source search: executions with deadlines and cancellation,
 //!   streamed events, merging by a common score, deduplication by citation.
+//! - [`reach`]: whether each source a user can search answers now (the search window's badges).
 //! - [`sign_in`]: lawyers' own sign-ins to sources (session or keychain), and which credentials
 //!   each user's connections use.
 //! - [`home`]: where an install keeps its files.
@@ -39,6 +40,7 @@ pub mod home;
 pub mod lexica;
 pub mod models;
 pub mod provision;
+pub mod reach;
 // Each table module keeps the full set of verbs (see its docs); a few (a search's `get`, …) are
 // used only by the tests, through `testing`, so without that feature they are dead code here.
 #[cfg_attr(not(feature = "test-support"), allow(dead_code))]

@@ -89,6 +89,11 @@ impl SessionSignIns {
         }
     }
 
+    /// The sources `user` has a session sign-in to.
+    fn sources_of(&self, user: UserId) -> Vec<SourceId> {
+        self.0.lock().map(|m| m.keys().filter(|(u, _)| *u == user).map(|(_, s)| *s).collect()).unwrap_or_default()
+    }
+
     fn remove(&self, user: UserId, source: SourceId) -> bool {
         self.0.lock().ok().and_then(|mut m| m.remove(&(user, source))).is_some()
     }
@@ -189,6 +194,20 @@ impl Lexica {
     pub(crate) async fn forget_all_sign_ins(&self, source: SourceId) -> Result<()> {
         for row in queries::source_sign_ins::list_for_source(self.db(), source).await? {
             self.forget_remembered(row.user_id, source).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a user's own sign-ins to every source, remembered (keychain) and for the session,
+    /// and closes their pools (the user is being removed). Rows go with them.
+    pub(crate) async fn forget_user_sign_ins(&self, user: UserId) -> Result<()> {
+        for row in queries::source_sign_ins::list_for_user(self.db(), user).await? {
+            self.forget_remembered(user, row.data_source_id).await?;
+            self.sources.evict_login(row.data_source_id, user).await;
+        }
+        for source in self.sources.session().sources_of(user) {
+            self.sources.session().remove(user, source);
+            self.sources.evict_login(source, user).await;
         }
         Ok(())
     }

@@ -115,3 +115,37 @@ async fn a_lawyer_signs_in_when_a_source_needs_their_password() {
     lexica.remove_source(&admin, "own").await.unwrap();
     assert_eq!(keychain.personal_password(source.id, lawyer.id).await.unwrap(), None);
 }
+
+/// Removing a user deletes their remembered sign-ins from the keychain (before, the rows went
+/// with the user and the passwords stayed in the keychain, orphaned); a refused removal keeps them.
+#[tokio::test]
+async fn removing_a_user_removes_their_sign_ins() {
+    let Some(pg) = support::pg_admin_url() else { return };
+    let db = support::opinion_database(&pg, 2).await;
+    let role = support::reader_role(&pg, &db, "their-pw").await;
+
+    let home = tempfile::tempdir().unwrap();
+    let store = keyring_core::mock::Store::new().unwrap();
+    let keychain = Keychain::with_store(store.clone(), "mock keychain");
+    let lexica = Lexica::open_with_keychain(Some(home.path().to_path_buf()), keychain.clone()).await.unwrap();
+    let admin = lexica.acting_user(None).await.unwrap();
+    let lawyer = lexica.add_user(&admin, "leaving", None, false).await.unwrap();
+    let url = support::url_for(&pg, &role, &db);
+    let changes = SourceChanges {
+        display_name: Some("Own accounts".into()),
+        database_url: Some(Some(format!("{url}?sslmode=disable"))),
+        ..Default::default()
+    };
+    let source = lexica.add_source(&admin, "own", changes).await.unwrap();
+    lexica.grant(&admin, "leaving", "own", PermissionLevel::Read).await.unwrap();
+    lexica.sign_in(&lawyer, "own", None, &Secret::new("their-pw"), true).await.unwrap();
+    assert!(keychain.personal_password(source.id, lawyer.id).await.unwrap().is_some());
+
+    // Refused (an admin cannot remove themself): nothing of anyone's is touched.
+    lexica.remove_user(&admin, &admin.username).await.unwrap_err();
+    assert!(keychain.personal_password(source.id, lawyer.id).await.unwrap().is_some());
+
+    lexica.remove_user(&admin, "leaving").await.unwrap();
+    assert_eq!(keychain.personal_password(source.id, lawyer.id).await.unwrap(), None);
+    assert_eq!(keychain.password(source.id).await.unwrap(), None);
+}

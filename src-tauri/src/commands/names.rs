@@ -6,6 +6,7 @@
 /// The search window's commands, granted in `capabilities/main.json`.
 pub const SEARCH_COMMANDS: &[&str] = &[
     "app_overview",
+    "check_sources",
     "check_query",
     "search",
     "cancel_search",

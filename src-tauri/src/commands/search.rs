@@ -1,10 +1,11 @@
-//! The search window's commands: the overview, the query check, searching and cancelling, the user's history, the
+//! The search window's commands: the overview, whether its sources answer, the query check, searching and cancelling, the user's history, the
 //! reader, the CSV export, the user's own sign-in to a source, and opening the settings window (administrators only). Each is listed in
 //! `names.rs::SEARCH_COMMANDS` and granted in `capabilities/main.json`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use lexica_core::reach::SourceReach;
 use lexica_core::search::reader::OpinionDocument;
 use lexica_core::search::{Hit, SearchEvent, SearchModeInput, SearchOutcome, SearchRequest};
 use lexica_core::settings::AppOverview;
@@ -28,10 +29,12 @@ pub const MAX_HISTORY: u32 = 500;
 
 /// The acting (OS) user, the sources they can see, and which of those they can search.
 #[tauri::command]
-pub async fn app_overview(core: tauri::State<'_, CoreState>) -> Result<AppOverview, ErrorReport> {
+pub async fn app_overview(app: AppHandle, core: tauri::State<'_, CoreState>) -> Result<AppOverview, ErrorReport> {
     let overview = overview(core.lexica()?).await;
-    if let Err(error) = &overview {
-        tracing::warn!(kind = ?error.kind, "app_overview failed: {}", error.log_summary());
+    match &overview {
+        // The app menu's Settings entry follows the admin flag as the window does.
+        Ok(overview) => crate::menu::sync_admin(&app, overview.user.is_admin),
+        Err(error) => tracing::warn!(kind = ?error.kind, "app_overview failed: {}", error.log_summary()),
     }
     overview
 }
@@ -39,6 +42,15 @@ pub async fn app_overview(core: tauri::State<'_, CoreState>) -> Result<AppOvervi
 /// [`app_overview`] without Tauri, so it can be tested against a real core.
 pub async fn overview(lexica: &Lexica) -> Result<AppOverview, ErrorReport> {
     lexica.overview().await.map_err(report)
+}
+
+/// Whether each source the acting user can search answers now: ready, the sign-in it needs, or why it cannot be
+/// reached (the search window's badges; each source's check ends within `lexica_core::reach::CHECK_LIMIT`).
+#[tauri::command]
+pub async fn check_sources(core: tauri::State<'_, CoreState>) -> Result<Vec<SourceReach>, ErrorReport> {
+    let lexica = core.lexica()?;
+    let user = acting(lexica).await?;
+    lexica.check_sources(&user).await.map_err(report)
 }
 
 /// Checks a query as the user types, before anything is sent: `Ok` when it would parse, else the core's `query` error
@@ -229,13 +241,19 @@ fn storage_error(message: String) -> ErrorReport {
 /// Opens the settings window, or brings it forward when it is open. Only for an administrator (the core re-reads the
 /// acting user; the window's commands are re-checked again one by one).
 #[tauri::command]
-pub async fn open_settings(app: AppHandle, core: tauri::State<'_, CoreState>) -> Result<(), ErrorReport> {
+pub async fn open_settings(app: AppHandle) -> Result<(), ErrorReport> {
+    show_settings(&app).await
+}
+
+/// [`open_settings`], also for the app menu's Settings entry.
+pub async fn show_settings(app: &AppHandle) -> Result<(), ErrorReport> {
+    let core = app.state::<CoreState>();
     core.lexica()?.acting_admin().await.map_err(report)?;
     if let Some(window) = app.get_webview_window(SETTINGS_WINDOW) {
         return window.set_focus().map_err(window_error);
     }
-    // Built from an async command: a synchronous one would deadlock creating a window on Windows.
-    WebviewWindowBuilder::new(&app, SETTINGS_WINDOW, WebviewUrl::App(SETTINGS_PAGE.into()))
+    // Built from an async task: a synchronous command would deadlock creating a window on Windows.
+    WebviewWindowBuilder::new(app, SETTINGS_WINDOW, WebviewUrl::App(SETTINGS_PAGE.into()))
         .title("Lexica settings")
         .inner_size(SETTINGS_SIZE.0, SETTINGS_SIZE.1)
         .min_inner_size(720.0, 480.0)

@@ -29,6 +29,11 @@ pub async fn list_for_source(db: impl SqliteExecutor<'_>, source: SourceId) -> R
     Ok(sqlx::query_as("SELECT * FROM source_sign_ins WHERE data_source_id = ?").bind(source).fetch_all(db).await?)
 }
 
+/// One user's sign-ins to every source (their keychain entries go when the user does).
+pub async fn list_for_user(db: impl SqliteExecutor<'_>, user: UserId) -> Result<Vec<SignInRow>> {
+    Ok(sqlx::query_as("SELECT * FROM source_sign_ins WHERE user_id = ?").bind(user).fetch_all(db).await?)
+}
+
 /// Records (or replaces) a user's sign-in, stamped now.
 pub async fn upsert(
     db: impl SqliteExecutor<'_>,
