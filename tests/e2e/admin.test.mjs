@@ -599,6 +599,27 @@ test("settings: the source moved to a dead port tests with the doctor's connecti
   assert.match(row.last_test, /by /, row.last_test);
   await show(s, 'section[aria-labelledby="report-title"]');
   await s.screenshot(ARTIFACTS, "settings-8-test-report-error");
+
+  // The search window, open all along, checked its sources again after the change: the source's badge says it is
+  // unreachable (with the reason behind it) instead of "Active", before anyone searches it.
+  await s.switchTo(win.main);
+  const badge = await s.waitFor(
+    async () => {
+      const got = await s.exec(
+        `const row = [...document.querySelectorAll('ul[aria-label="Sources"] li.row')]
+           .find((li) => li.querySelector('.name')?.textContent.trim() === arguments[0]);
+         const state = row?.querySelector('.state');
+         return state ? { text: state.textContent.replace(/\\s+/g, ' ').trim(), title: state.title } : null;`,
+        [GAMMA.display],
+      );
+      return got && /^unreachable/.test(got.text) ? got : null;
+    },
+    `${GAMMA.display}'s badge to say unreachable`,
+    30_000,
+  );
+  assert.match(badge.title, new RegExp(String(port)), JSON.stringify(badge));
+  console.log(`# search window badge: ${badge.text}`);
+  await s.screenshot(ARTIFACTS, "search-unreachable-badge");
 });
 
 test("settings: provisioning exports the install without a password and previews an import of it", async () => {

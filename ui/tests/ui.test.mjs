@@ -1356,3 +1356,48 @@ describe('search window', () => {
     await answer(page, end.answer);
   });
 });
+
+describe('source badges from the connection check', () => {
+  test('a searchable source the check finds down says "unreachable" with the reason; one wanting a password asks for a sign-in', async () => {
+    const down =
+      'nothing is listening at db.example.org:5432; is the server running, and are the host and port right?';
+    const page = await open(
+      {},
+      {
+        answers: {
+          check_sources: {
+            value: [
+              { source_id: SOURCES.sample.id, reach: { state: 'ready' } },
+              { source_id: SOURCES.ny.id, reach: { state: 'unreachable', message: down } },
+              {
+                source_id: SOURCES.federal.id,
+                reach: { state: 'sign_in', request: { user_name: false, refused: false } },
+              },
+            ],
+          },
+        },
+      },
+    );
+    const nyState = page.locator('.picker li', { hasText: SOURCES.ny.display_name }).locator('.state');
+    await nyState.filter({ hasText: 'unreachable' }).waitFor();
+    assert.equal(await nyState.getAttribute('title'), down);
+    const states = await page
+      .locator('.picker li')
+      .evaluateAll((items) =>
+        items.map((li) => [
+          li.querySelector('.name')?.textContent.trim(),
+          li.querySelector('.state')?.childNodes[0]?.textContent?.trim(),
+        ]),
+      );
+    assert.deepEqual(states.slice(0, 3), [
+      ['Sample opinions (offline)', 'Active'],
+      ['NY Court of Appeals', 'unreachable'],
+      ['Federal circuits', 'needs your sign-in'],
+    ]);
+    // Both stay chosen: the server may be back, and searching the other asks for the sign-in.
+    for (const s of [SOURCES.ny, SOURCES.federal]) {
+      assert.equal(await page.getByRole('checkbox', { name: s.display_name }).isChecked(), true);
+    }
+    assert.equal((await calls(page, 'check_sources')).length, 1, 'checked once when the window opened');
+  });
+});

@@ -13,10 +13,12 @@ import type { SearchOutcome } from './bindings/SearchOutcome';
 import type { SearchRecord } from './bindings/SearchRecord';
 import type { SearchRequest } from './bindings/SearchRequest';
 import type { SourceId } from './bindings/SourceId';
+import type { SourceReach } from './bindings/SourceReach';
 
 /** Command names, as registered in src-tauri/src/lib.rs and declared in src-tauri/build.rs. */
 export const COMMANDS = {
   appOverview: 'app_overview',
+  checkSources: 'check_sources',
   checkQuery: 'check_query',
   search: 'search',
   cancelSearch: 'cancel_search',
@@ -52,6 +54,14 @@ export function signOutOfSource(source: string): Promise<boolean> {
 /** Opens (or brings forward) the settings window. The shell refuses it to anyone who is not an administrator. */
 export async function openSettings(): Promise<void> {
   await invoke<null>(COMMANDS.openSettings);
+}
+
+/**
+ * Whether each source the user may search answers now (ready, the sign-in it needs, or why it cannot be reached);
+ * each source's check ends within a few seconds. Rejects with a {@link CoreError}.
+ */
+export function checkSources(): Promise<SourceReach[]> {
+  return invoke<SourceReach[]>(COMMANDS.checkSources);
 }
 
 /** The acting user and the sources they may search. Rejects with a {@link CoreError}. */
