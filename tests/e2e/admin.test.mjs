@@ -154,16 +154,25 @@ function keychainHolds(account) {
   return out.status === 0 ? out.stdout.toString() : null;
 }
 
-/** Files under `dir` whose bytes contain `needle`. */
+/**
+ * Files under `dir` whose bytes contain `needle`. The app is running: a file may go between listing and reading it
+ * (SQLite's `-shm`/`-journal` files, the demo bundle's `.partial` while it is built), so a vanished one is skipped.
+ */
 function filesContaining(dir, needle) {
   const hits = [];
   const bytes = Buffer.from(needle);
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
-    if (statSync(path).isDirectory()) {
-      hits.push(...filesContaining(path, needle));
-    } else if (readFileSync(path).includes(bytes)) {
-      hits.push(path);
+    try {
+      if (statSync(path).isDirectory()) {
+        hits.push(...filesContaining(path, needle));
+      } else if (readFileSync(path).includes(bytes)) {
+        hits.push(path);
+      }
+    } catch (error) {
+      if (/** @type {NodeJS.ErrnoException} */ (error).code !== "ENOENT") {
+        throw error;
+      }
     }
   }
   return hits;
