@@ -69,6 +69,7 @@ done
 command -v tauri-driver >/dev/null || die "tauri-driver not found: cargo install tauri-driver --locked --version '^2'"
 [[ -x /usr/bin/WebKitWebDriver ]] || die "/usr/bin/WebKitWebDriver not found: apt-get install webkit2gtk-driver"
 command -v Xvfb >/dev/null || die "Xvfb not found: apt-get install xvfb"
+command -v xdotool >/dev/null || die "xdotool not found: apt-get install xdotool (the e2e tests press the menu shortcut through the X server)"
 [[ -r $corpus ]] || die "corpus not found at $corpus (set LEXICA_CORPUS)"
 
 if ((build)); then

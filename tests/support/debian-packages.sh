@@ -4,7 +4,7 @@
 set -euo pipefail
 want=${1:-test}
 build=(pkg-config build-essential curl libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev nodejs npm)
-test_only=(postgresql-15 postgresql-client-15 xvfb webkit2gtk-driver gnome-keyring libsecret-tools dbus dbus-bin dbus-x11 keyutils imagemagick chromium gcc-mingw-w64-x86-64)
+test_only=(postgresql-15 postgresql-client-15 xvfb webkit2gtk-driver gnome-keyring libsecret-tools dbus dbus-bin dbus-x11 keyutils imagemagick xdotool chromium gcc-mingw-w64-x86-64)
 pkgs=("${build[@]}")
 [ "$want" = test ] && pkgs+=("${test_only[@]}")
 
