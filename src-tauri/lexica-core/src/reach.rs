@@ -17,13 +17,17 @@ use tracing::Instrument;
 use ts_rs::TS;
 
 use crate::error::truncate_message;
-use crate::models::{DataSource, SourceId, User};
+use crate::models::{DataSource, SourceId, SourceUrl, User};
 use crate::sign_in::SignInRequest;
 use crate::{Error, Lexica, Result};
 
 /// Longest one source's check may take, whatever its own connect timeout says: the badge is a
 /// hint, and a window must not wait on a black-holed server for a source's full timeout.
 pub const CHECK_LIMIT: Duration = Duration::from_secs(5);
+
+/// The same for an SQLite bundle: a local file answers at once, but the demo's bundle is built the first time it is
+/// used, which the check waits for (a bundle on a stalled network drive is still cut off).
+pub const BUNDLE_CHECK_LIMIT: Duration = Duration::from_secs(120);
 
 /// How one source stands for one user right now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -48,7 +52,7 @@ pub struct SourceReach {
 
 impl Lexica {
     /// Checks every source `user` may search (granted, active, search enabled), all at once; each
-    /// check ends within [`CHECK_LIMIT`]. Sources the user cannot search are not contacted.
+    /// check ends within [`CHECK_LIMIT`] ([`BUNDLE_CHECK_LIMIT`] for a bundle). Sources the user cannot search are not contacted.
     pub async fn check_sources(&self, user: &User) -> Result<Vec<SourceReach>> {
         let sources = self.accessible_sources(user).await?;
         let mut checks = tokio::task::JoinSet::new();
@@ -76,7 +80,13 @@ impl Lexica {
     }
 
     async fn reach(&self, user: &User, source: &DataSource) -> Reach {
-        match tokio::time::timeout(CHECK_LIMIT, self.source_pool_as(user.id, source)).await {
+        // Only a server can leave the check hanging. A bundle is a local file, and the demo's is built on first use
+        // (seconds on a slow machine): cutting that short would call a source that is being made "unreachable".
+        let limit = match source.effective_url() {
+            Ok(Some(SourceUrl::Sqlite(_))) => BUNDLE_CHECK_LIMIT,
+            _ => CHECK_LIMIT,
+        };
+        match tokio::time::timeout(limit, self.source_pool_as(user.id, source)).await {
             Ok(Ok(_pool)) => Reach::Ready,
             Ok(Err(Error::SignInNeeded { request, .. })) => Reach::SignIn { request },
             // The registry's sentence already names the server and says what to do.
@@ -85,7 +95,7 @@ impl Lexica {
             Err(_) => Reach::Unreachable {
                 message: format!(
                     "no answer within {} s: the server may be down or blocked; try again later, or ask your administrator",
-                    CHECK_LIMIT.as_secs()
+                    limit.as_secs()
                 ),
             },
         }
