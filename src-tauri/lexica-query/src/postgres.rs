@@ -51,6 +51,13 @@ fn capped(text: &str) -> &str {
     &text[..end]
 }
 
+impl Ctx {
+    /// A lexeme's weight for `field`, none when the plan matches words in any field.
+    fn weight(&self, field: Option<Field>) -> Option<char> {
+        (!self.any_field).then(|| weight(field))
+    }
+}
+
 /// The tsvector weight of a field (`None` = body).
 fn weight(field: Option<Field>) -> char {
     match field {
@@ -86,6 +93,10 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     // Restricted plans keep their paragraph conditions: for a few hundred given opinions
     // PostgreSQL tests them row by row through the opinion_id index.
     c.defer_positions = filters.defer_positions;
+    c.any_field = filters.any_field;
+    if c.any_field {
+        c.inexact("words are matched in any field (counting), not only where the query asks".to_string());
+    }
     let mut budget = Budget { left: MAX_PLAN_PROXIMITY_BYTES };
     if plan::node_tokens(&query.root).iter().any(|t| t.text.len() > MAX_LEXEME_BYTES) {
         // A cut word could match a (2,047-byte) word it is not; the checker compares whole words.
@@ -95,7 +106,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
     }
     let mut toks = Vec::new();
     plan::positive_tokens(&query.root, None, &mut toks);
-    let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, Some(weight(*f)))).collect();
+    let any: Vec<String> = toks.iter().map(|(f, t)| lexeme(t, c.weight(*f))).collect();
     let any = c.bind(BindValue::Text(any.join(" | ")));
     let columns =
         "o.id, o.case_name, o.citation, o.court, o.jurisdiction, o.decided_on::text AS decided_on, o.docket_number";
@@ -156,7 +167,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
 /// An opinion-level SQL condition.
 fn document(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> String {
     if plan::document_level(n) {
-        let q = document_query(n, None);
+        let q = document_query(n, None, !c.any_field);
         let p = c.bind(BindValue::Text(q));
         return format!("o.search_vector @@ {p}::tsquery");
     }
@@ -188,8 +199,8 @@ fn document(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> String
 }
 
 /// A tsquery on `opinions.search_vector` for a document-level node.
-fn document_query(n: &Node, field: Option<Field>) -> String {
-    let w = Some(weight(field));
+fn document_query(n: &Node, field: Option<Field>, weighted: bool) -> String {
+    let w = weighted.then(|| weight(field));
     match n {
         Node::Term(t) => alternatives(&plan::term_tokens(&t.word, t.form), w),
         // Only inside a field (a short column: positions are exact there).
@@ -199,13 +210,13 @@ fn document_query(n: &Node, field: Option<Field>) -> String {
         }
         Node::And(ch) | Node::Or(ch) => {
             let sep = if matches!(n, Node::And(_)) { " & " } else { " | " };
-            let parts: Vec<String> = ch.iter().map(|x| document_query(x, field)).collect();
+            let parts: Vec<String> = ch.iter().map(|x| document_query(x, field, weighted)).collect();
             format!("({})", parts.join(sep))
         }
         Node::Not { include, exclude } => {
-            format!("({} & !{})", document_query(include, field), document_query(exclude, field))
+            format!("({} & !{})", document_query(include, field, weighted), document_query(exclude, field, weighted))
         }
-        Node::Field { field, node } => document_query(node, Some(*field)),
+        Node::Field { field, node } => document_query(node, Some(*field), weighted),
         // Not document-level: never reached (see plan::document_level).
         Node::Near { .. } => String::new(),
     }

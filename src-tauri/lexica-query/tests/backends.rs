@@ -527,3 +527,41 @@ async fn near_miss_tiers_agree_with_the_checker_on_both_backends() {
     }
     teardown(b).await;
 }
+
+/// `Filters::any_field` (the fast path's count on PostgreSQL): the words match in any field, so
+/// the statement returns a superset of the query's matches (the ones with the word only in the
+/// case name too), carries no field weight (a GIN index answers it without reading vectors back)
+/// and says it is inexact.
+#[tokio::test]
+async fn any_field_plans_count_a_superset_without_weights() {
+    let ops = fixtures();
+    let Some(b) = setup(&ops).await else { return };
+    let any = Filters { limit: 1000, any_field: true, ..Filters::default() };
+    for (query, exact, superset) in [
+        ("smith", &[11][..], &[10, 11][..]),
+        ("ti(smith)", &[10], &[10, 11]),
+        ("gamma AND delta", &[4, 5, 6], &[4, 5, 6]),
+        ("objecti!", &[7, 8], &[7, 8]),
+    ] {
+        assert_query(&b, &ops, query, exact).await;
+        let q = parse(query, Mode::Boolean).unwrap();
+        let plan = postgres::compile(&q, &any);
+        assert!(plan.needs_check, "`{query}`: an any-field plan is not exact");
+        for bind in &plan.binds {
+            if let BindValue::Text(t) = bind {
+                assert!(!t.contains(":A") && !t.contains(":D") && !t.contains("*A"), "`{query}`: weight in {t}");
+            }
+        }
+        let mut q =
+            sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!("SELECT x.id FROM ({}) x ORDER BY 1", plan.sql)));
+        for bind in &plan.binds {
+            q = match bind {
+                BindValue::Text(t) => q.bind(t.clone()),
+                BindValue::Int(n) => q.bind(*n),
+            };
+        }
+        let got: Vec<i64> = q.fetch_all(&b.pg).await.unwrap();
+        assert_eq!(got, superset, "`{query}`");
+    }
+    teardown(b).await;
+}

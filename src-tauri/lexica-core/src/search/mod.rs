@@ -457,6 +457,7 @@ fn query_filters(f: &SearchFilters) -> Result<lexica_query::Filters> {
         near_misses: 0,
         only_ids: None,
         defer_positions: false,
+        any_field: false,
     })
 }
 
