@@ -14,11 +14,13 @@
 //!   it ranks those exact matches (up to a thousand) or every match (more: a filter that keeps
 //!   few of a common word's best opinions).
 //!
-//! Match counts: the exact path counts what it confirmed. The fast path counts the plan's rows
-//! up to [`COUNT_LIMIT`] when the query needs no positions, and beyond it estimates from how far
-//! into the id range the limit was reached ([`estimate`], bounded by the statistics); with
-//! phrases or proximity, or when the statistics alone put an unfiltered query far past the
-//! limit, it estimates from the statistics ([`estimate_from_stats`]). Estimates are shown as such.
+//! Match counts: the exact path counts what it confirmed. The fast path ([`count_matches`])
+//! estimates from the statistics when the query has phrases or proximity or when they alone put
+//! an unfiltered query far past [`COUNT_LIMIT`]; on PostgreSQL it counts a body-only query from
+//! the GIN index alone (the words in any field, an estimate); otherwise, and whenever the windows
+//! came up short of a page, it counts the plan's rows up to [`COUNT_LIMIT`], and beyond it
+//! estimates from how far into the id range the limit was reached ([`estimate`], bounded by the
+//! statistics). Estimates are shown as such.
 
 use std::sync::Arc;
 
