@@ -10,8 +10,10 @@
 //! ran for the common words.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lexica_core::credentials::Keychain;
 use lexica_core::models::{PermissionLevel, SourceChanges};
@@ -26,20 +28,6 @@ const HEAD: u32 = 200;
 /// no phrase or proximity: the fast path serves them.
 const COMMON: &[&str] = &["court", "state", "jurisdiction & state", "court OR state", "united & states & court"];
 
-/// A log writer the test reads back.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn overlap(fast: &[Hit], exact: &[Hit], k: usize) -> f64 {
     let key = |h: &Hit| h.sources[0].opinion_id;
     let want: HashSet<i64> = exact.iter().take(k).map(key).collect();
@@ -51,7 +39,7 @@ fn overlap(fast: &[Hit], exact: &[Hit], k: usize) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fast_path_ranks_as_every_match_does() {
-    let log = Log::default();
+    let log = support::Log::default();
     let writer = log.clone();
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish(),

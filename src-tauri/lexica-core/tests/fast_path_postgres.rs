@@ -9,7 +9,7 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use lexica_core::credentials::{Keychain, Secret};
 use lexica_core::models::{PermissionLevel, SourceChanges};
@@ -22,24 +22,10 @@ const HEAD: u32 = 200;
 /// Body-only queries with a word held by more than 1,000 of the corpus's opinions.
 const COMMON: &[&str] = &["court", "state", "jurisdiction & state", "court OR state"];
 
-/// A log writer the test reads back.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fast_path_on_postgres_counts_from_the_index_and_ranks_as_every_match() {
     let Some(pg) = support::pg_admin_url() else { return };
-    let log = Log::default();
+    let log = support::Log::default();
     let writer = log.clone();
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish(),

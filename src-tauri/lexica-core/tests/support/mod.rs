@@ -129,3 +129,17 @@ pub fn url_with_db(admin_url: &str, db: &str) -> String {
 pub fn port(admin_url: &str) -> u16 {
     url::Url::parse(admin_url).unwrap().port().unwrap()
 }
+
+/// A log writer a test reads back (a `tracing_subscriber` writer).
+#[derive(Clone, Default)]
+pub struct Log(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
