@@ -49,7 +49,8 @@ pub struct Filters {
     /// For counting many matches cheaply: a GIN index stores no weights, so a weight-restricted
     /// `@@` reads every candidate's vector back from the table (about 0.06 ms each at 200,000
     /// opinions), while an unweighted one is answered by the index alone. The count is then that
-    /// of the words anywhere in the opinion, not only where the query asks (an estimate).
+    /// of the words anywhere in the opinion, not only where the query asks, and exclusions are
+    /// left out (excluding a word in any field would drop true matches): a superset, an estimate.
     pub any_field: bool,
 }
 

@@ -177,6 +177,9 @@ fn document(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> String
             let parts: Vec<String> = children.iter().map(|x| document(c, budget, x, pol)).collect();
             format!("({})", parts.join(sep))
         }
+        // Counting words in any field, an exclusion would exclude too much (a word of the case
+        // name where the query excludes it from the body): left out, so the plan stays a superset.
+        Node::Not { include, .. } if c.any_field => document(c, budget, include, pol),
         Node::Not { include, exclude } => {
             let a = document(c, budget, include, pol);
             let b = document(c, budget, exclude, pol.flip());
@@ -213,6 +216,8 @@ fn document_query(n: &Node, field: Option<Field>, weighted: bool) -> String {
             let parts: Vec<String> = ch.iter().map(|x| document_query(x, field, weighted)).collect();
             format!("({})", parts.join(sep))
         }
+        // Unweighted (counting in any field): the exclusion left out, as in `document`.
+        Node::Not { include, .. } if !weighted => document_query(include, field, weighted),
         Node::Not { include, exclude } => {
             format!("({} & !{})", document_query(include, field, weighted), document_query(exclude, field, weighted))
         }
