@@ -3,7 +3,8 @@
 //! truncated, as at scale). For the common words the fast path serves, the top 100 must agree
 //! with ranking every match, and the match count, taken from the GIN index alone (the words in
 //! any field), must say it is an estimate and be within 6% of the exact count the exhaustive run
-//! confirms. A correctness test, not a timing.
+//! confirms. Phrases, proximity and conjunctions served by the exact tier must return every
+//! exact match in the exhaustive order, with the exact count. A correctness test, not a timing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -20,7 +21,15 @@ use tokio_util::sync::CancellationToken;
 const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 const HEAD: u32 = 200;
 /// Body-only queries with a word held by more than 1,000 of the corpus's opinions.
-const COMMON: &[&str] = &["court", "state", "jurisdiction & state", "court OR state"];
+const COMMON: &[&str] = &["court", "state", "court OR state"];
+/// Phrases, proximity and conjunctions of common words whose opinions holding every word are
+/// few enough for the exact tier (retrieve.rs, `exact_tier`).
+const TIERED: &[&str] = &[
+    "jurisdiction & state",
+    "\"district court\" AND jurisdiction",
+    "\"due process\" AND state AND court",
+    "court /s jurisdiction",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fast_path_on_postgres_counts_from_the_index_and_ranks_as_every_match() {
@@ -90,6 +99,24 @@ async fn the_fast_path_on_postgres_counts_from_the_index_and_ranks_as_every_matc
     let mean = overlaps.iter().sum::<f64>() / overlaps.len() as f64;
     println!("overlap@100 per query {overlaps:?}, mean {mean:.3}");
     assert!(mean >= 0.95, "mean overlap@100 {mean:.3}");
+
+    // The exact tier: every exact match, in the order ranking every match gives, and their
+    // exact count; only the near misses after them may differ.
+    for query in TIERED {
+        let before = log.0.lock().unwrap().len();
+        let fast = search(query, false).await;
+        let ran = String::from_utf8_lossy(&log.0.lock().unwrap()[before..]).contains("the exact tier, enumerated");
+        assert!(ran, "the exact tier did not serve {query}");
+        let exact = search(query, true).await;
+        let (counted, truth) = (fast.sources[0].matches.unwrap(), exact.sources[0].matches.unwrap());
+        println!("{query}: {} exact matches (exhaustive: {})", counted.count, truth.count);
+        assert!(truth.count > 0, "{query}: a test query must match");
+        assert_eq!(counted, truth, "{query}: the exact tier's count is exact");
+        let tier0 = |o: &SearchOutcome| -> Vec<i64> {
+            o.hits.iter().filter(|h| h.tier == 0).map(|h| h.sources[0].opinion_id).collect()
+        };
+        assert_eq!(tier0(&fast), tier0(&exact), "{query}: the exact matches and their order");
+    }
 
     drop(lexica);
     let drop_db = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");

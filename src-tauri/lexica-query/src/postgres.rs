@@ -185,6 +185,15 @@ fn document(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> String
             let b = document(c, budget, exclude, pol.flip());
             format!("({a} AND NOT {b})")
         }
+        // Deferred, an included phrase or proximity still needs its words: all of them in the
+        // opinion's body (a superset the GIN index answers, where "TRUE" would count every
+        // opinion the rest of the query allows).
+        _ if c.defer_positions && pol == Polarity::Include => {
+            c.deferred(pol);
+            let q = words_query(n, c.weight(None));
+            let p = c.bind(BindValue::Text(q));
+            format!("o.search_vector @@ {p}::tsquery")
+        }
         _ if c.defer_positions => c.deferred(pol).to_string(),
         _ => {
             let (q, exact) = paragraph_query(c, budget, n);
@@ -224,6 +233,27 @@ fn document_query(n: &Node, field: Option<Field>, weighted: bool) -> String {
         Node::Field { field, node } => document_query(node, Some(*field), weighted),
         // Not document-level: never reached (see plan::document_level).
         Node::Near { .. } => String::new(),
+    }
+}
+
+/// A tsquery on `opinions.search_vector` that every opinion matching `n` (a paragraph-level
+/// node: phrases and proximity in the body) satisfies: its words, positions left out. An
+/// exclusion inside it is left out too (the superset must not drop a match).
+fn words_query(n: &Node, w: Option<char>) -> String {
+    match n {
+        Node::Term(t) => alternatives(&plan::term_tokens(&t.word, t.form), w),
+        Node::Phrase(ws) => {
+            let parts: Vec<String> = ws.iter().map(|x| lexeme(&plan::word_token(x), w)).collect();
+            format!("({})", parts.join(" & "))
+        }
+        Node::And(ch) | Node::Or(ch) => {
+            let sep = if matches!(n, Node::And(_)) { " & " } else { " | " };
+            let parts: Vec<String> = ch.iter().map(|x| words_query(x, w)).collect();
+            format!("({})", parts.join(sep))
+        }
+        Node::Not { include, .. } => words_query(include, w),
+        Node::Near { left, right, .. } => format!("({} & {})", words_query(left, w), words_query(right, w)),
+        Node::Field { field, node } => document_query(node, Some(*field), w.is_some()),
     }
 }
 

@@ -580,3 +580,31 @@ async fn any_field_plans_count_a_superset_without_weights() {
     assert!(exact.contains(&10) && got.is_superset(&exact), "exact {exact:?}, any-field {got:?}");
     teardown(b).await;
 }
+
+/// `Filters::defer_positions` with `any_field` (the fast path's exact tier on PostgreSQL): a
+/// deferred phrase or proximity keeps its words, all of them in the opinion, so the superset the
+/// GIN index answers is not every opinion the rest of the query allows. Each superset holds the
+/// query's exact matches and no opinion that lacks one of the included words.
+#[tokio::test]
+async fn deferred_positions_keep_their_words() {
+    let ops = fixtures();
+    let Some(b) = setup(&ops).await else { return };
+    let deferred = Filters { limit: 1000, any_field: true, defer_positions: true, ..Filters::default() };
+    for (query, superset) in [
+        // Opinion 6 holds `one` ("in one sentence") but neither `two` nor `beta`.
+        ("\"one two beta\"", &[1, 2, 3][..]),
+        ("gamma /s delta", &[4, 5, 6]),
+        // Opinions 8, 10 and 11 hold `party` but not `due process`'s words.
+        ("\"due process\" AND party", &[13]),
+        ("(\"due process\" OR \"one two beta\") AND NOT alpha", &[1, 2, 3, 13]),
+    ] {
+        let q = parse(query, Mode::Boolean).unwrap();
+        let plan = postgres::compile(&q, &deferred);
+        assert!(plan.needs_check, "`{query}`: a deferred plan is not exact");
+        let got = ids_of(&b.pg, &plan).await;
+        let want: BTreeSet<i64> = superset.iter().copied().collect();
+        assert_eq!(got, want, "`{query}`");
+        assert!(got.is_superset(&reference(&q, &ops)), "`{query}`: {got:?} lost a match");
+    }
+    teardown(b).await;
+}

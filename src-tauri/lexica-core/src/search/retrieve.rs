@@ -1,10 +1,14 @@
 //! What one execution reads and ranks, once its connection is open: the source's statistics
-//! (reported to the search's exchange), then one of two ways to its top hits, and its match count.
+//! (reported to the search's exchange), then its top hits by one of the ways below, and its match count.
 //!
 //! - **Every match** (the exact path): the plan's statement returns every candidate, all of them
 //!   are checked and scored over their text (`rank.rs`). Used when the matches are few (no
 //!   query word is held by more than [`FAST_PATH_MIN_CANDIDATES`] opinions), when the source has
 //!   no postings (built by an older Lexica, or a firm's own database), and as the fallback.
+//! - **The exact tier** (the fast path's first step for a conjunction or a phrase query on
+//!   PostgreSQL, [`exact_tier`]): when the GIN index alone says at most [`EXACT_TIER_MAX`]
+//!   opinions hold every included word, those are checked and scored exactly: every exact match,
+//!   ranked; the heads below then only add near misses after them.
 //! - **The heads** (the fast path, for many matches): [`super::topk`] orders the opinions named by
 //!   the query terms' highest-impact postings; the best are confirmed with the plan restricted to
 //!   them (`Filters::only_ids`) until [`RESCORE_WINDOW`] exact candidates are found, and only those
@@ -14,7 +18,7 @@
 //!   it ranks those exact matches (up to a thousand) or every match (more: a filter that keeps
 //!   few of a common word's best opinions).
 //!
-//! Match counts: the exact path counts what it confirmed. The fast path ([`count_matches`])
+//! Match counts: the exact path and the exact tier count what they confirmed. The fast path ([`count_matches`])
 //! estimates from the statistics when the query has phrases or proximity or when they alone put
 //! an unfiltered query far past [`COUNT_LIMIT`]; on PostgreSQL it counts a body-only query from
 //! the GIN index alone (the words in any field, an estimate); otherwise, and whenever the windows
@@ -45,6 +49,9 @@ pub const RESCORE_WINDOW: usize = 300;
 const CONFIRM_CHUNK: usize = 300;
 /// Restricted statements at most, before the fast path gives up on filling the window.
 const MAX_CONFIRM_CHUNKS: usize = 8;
+/// Most opinions the exact tier of a conjunction or a phrase query is enumerated from
+/// ([`exact_tier`]): about as many as ranking every match reads when the matches are few.
+const EXACT_TIER_MAX: usize = FAST_PATH_MIN_CANDIDATES as usize;
 /// Windows ranked at most: a query whose exact matches are few and spread (a long conjunction
 /// of common words) would otherwise read window after window of near misses.
 const MAX_WINDOWS: usize = 2;
@@ -99,10 +106,12 @@ pub(super) async fn ranked_hits(
     // Many matches are possible only if some query word is common; the statistics say so
     // without a query (a word held by few opinions has all its postings in its head anyway).
     let common = own.df.iter().any(|&df| df > u64::from(FAST_PATH_MIN_CANDIDATES));
-    // Phrases and proximity: the fast path could not promise every exact match (it can count
-    // them only roughly), so such a query ranks every match, as before.
+    // Phrases and proximity: the heads of their words need not hold them, so on PostgreSQL the
+    // fast path enumerates such a query's exact matches from the index (`exact_tier`). On SQLite
+    // a deferred phrase keeps no condition at all, so there such a query ranks every match.
     let positions = compile(&Filters { defer_positions: true, ..shared.filters.clone() }).needs_check;
-    if own.postings && common && !positions && !shared.exhaustive {
+    let fast = !positions || backend == Backend::Postgres;
+    if own.postings && common && fast && !shared.exhaustive {
         if let Some(found) = heads(reads, &compile, &plan, shared, (source, &own), &stopped, reporter).await? {
             return Ok(found);
         }
@@ -165,10 +174,21 @@ async fn heads(
             }
         }
     }
-    let names: Vec<String> = terms.iter().map(|t| t.term.clone()).collect();
-    let postings = reads.postings(&names, topk::POSTINGS_READ).await?;
     let global = reporter.exchange().global().await;
     let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
+    // A conjunction or a phrase: its exact matches first, all of them when few.
+    let positions = compile(&Filters { defer_positions: true, ..shared.filters.clone() }).needs_check;
+    let tiered = plan.backend == Backend::Postgres && (shared.conjunction.is_some() || positions);
+    let exact_tier = if tiered { exact_tier(reads, compile, shared, &scorer, stopped).await? } else { None };
+    if let Some((exact, count)) = &exact_tier
+        && (exact.len() >= MAX_RESULTS || shared.conjunction.is_none())
+    {
+        let matches = MatchCount { count: *count, estimated: false };
+        let hits = exact.iter().cloned().map(|r| hit(source, r)).collect();
+        return Ok(Some(Retrieved { hits, matches: Some(matches) }));
+    }
+    let names: Vec<String> = terms.iter().map(|t| t.term.clone()).collect();
+    let postings = reads.postings(&names, topk::POSTINGS_READ).await?;
     let order = topk::order(shared.concepts.len(), &terms, &postings, &scorer.idf);
     tracing::info!(postings = postings.len(), candidates = order.len(), "fast path: ranking the postings' best");
 
@@ -189,7 +209,9 @@ async fn heads(
             }
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
             let rank_of = |id: i64| i * CONFIRM_CHUNK + ids.iter().position(|x| *x == id).unwrap_or(0);
-            let only = Filters { only_ids: Some(ids.clone()), ..shared.filters.clone() };
+            // Phrases and proximity deferred to the checker (their words still tested): it reads
+            // these opinions' paragraphs anyway, where SQL would scan every paragraph of each.
+            let only = Filters { only_ids: Some(ids.clone()), defer_positions: true, ..shared.filters.clone() };
             let restricted = compile(&only);
             let rows = reads.candidates(&restricted).await?;
             // What the checker must still confirm is the restricted plan's (it may leave phrases
@@ -197,7 +219,9 @@ async fn heads(
             confirm = Some(restricted);
             exact += rows.iter().filter(|c| c.flags.iter().all(|&f| f)).count();
             confirmed.extend(rows.into_iter().map(|c| (rank_of(c.id), c)));
-            if exact >= RESCORE_WINDOW {
+            // With the exact tier known, the windows look for near misses only.
+            let enough = if exact_tier.is_some() { confirmed.len() } else { exact };
+            if enough >= RESCORE_WINDOW {
                 break;
             }
         }
@@ -218,6 +242,18 @@ async fn heads(
         a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))
     });
     ranked.truncate(MAX_RESULTS);
+    if let Some((exact, count)) = exact_tier {
+        // Every exact match is in the exact tier (its superset held them all): the windows add
+        // the near misses after them.
+        ranked.retain(|r| r.tier > 0);
+        ranked.splice(0..0, exact);
+        ranked.truncate(MAX_RESULTS);
+        let matches = MatchCount { count, estimated: false };
+        return Ok(Some(Retrieved {
+            hits: ranked.into_iter().map(|r| hit(source, r)).collect(),
+            matches: Some(matches),
+        }));
+    }
 
     let exact_hits = ranked.iter().filter(|r| r.tier == 0).count();
     let matches = count_matches(reads, compile, plan.backend, shared, own, exact_hits).await?;
@@ -245,6 +281,45 @@ async fn heads(
         ranked.truncate(MAX_RESULTS);
     }
     Ok(Some(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) }))
+}
+
+/// The exact matches of a conjunction or a phrase query, ranked, and how many there are, when
+/// they are few; `None` when more than [`EXACT_TIER_MAX`] opinions may match.
+///
+/// Their superset comes from the GIN index alone ([`Filters::any_field`] and
+/// [`Filters::defer_positions`]: every word of the query's included parts anywhere in the
+/// opinion, no weights, no positions), a few milliseconds however common the words are; the
+/// checker then confirms each of them exactly over its text (fields, phrases, proximity,
+/// exclusions) while it is scored. The heads of a phrase's words need not hold the phrase (a
+/// phrase of common words is rare where its words are not), and a long conjunction's few exact
+/// matches need not be among any of its words' best postings: this finds them all, where
+/// ranking every match would evaluate every clause of the near-miss plan for every opinion
+/// holding any query word (most of a large source).
+async fn exact_tier(
+    reads: &mut SourceConn<'_>,
+    compile: &(dyn Fn(&Filters) -> Plan + Sync),
+    shared: &Shared,
+    scorer: &Scorer,
+    stopped: &Stopped,
+) -> Result<Option<(Vec<Ranked>, u64)>, Step> {
+    let cap = u32::try_from(EXACT_TIER_MAX + 1).unwrap_or(u32::MAX);
+    let superset = compile(&Filters {
+        any_field: true,
+        defer_positions: true,
+        near_misses: 0,
+        limit: cap,
+        ..shared.filters.clone()
+    });
+    let candidates = reads.candidates(&superset).await?;
+    if candidates.len() > EXACT_TIER_MAX {
+        return Ok(None);
+    }
+    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
+    let texts = reads.texts(&ids, &superset.paragraph_filter, true).await?;
+    let (ranked, counted) =
+        rank_blocking(shared, &superset, scorer.clone(), candidates, texts, stopped.clone(), false).await?;
+    tracing::info!(superset = ids.len(), exact = counted.exact, "fast path: the exact tier, enumerated");
+    Ok(Some((ranked, counted.exact as u64)))
 }
 
 /// How many opinions the fast path's query matches, `exact_hits` being the exact matches its
