@@ -103,5 +103,7 @@ fn the_tls_parameters_are_applied_through_the_builder() {
     assert_eq!(options.get_application_name(), Some(connect::APPLICATION_NAME));
     let session = options.get_options().unwrap_or_default();
     assert!(session.contains("default_transaction_read_only"), "{session}");
+    // Custom plans: a generic plan would parse each `$n::tsquery` again for every row.
+    assert!(session.contains("plan_cache_mode") && session.contains("force_custom_plan"), "{session}");
     assert!(!logs.text().contains("unrecognized"), "{}", logs.text());
 }

@@ -343,3 +343,20 @@ fn error_limits() {
     assert_eq!(err(&format!("{}a{}", "(".repeat(40), ")".repeat(40))).kind, ErrorKind::TooDeep);
     assert_eq!(err(&"a ".repeat(300)).kind, ErrorKind::TooManyTerms);
 }
+
+#[test]
+fn deferred_phrases_and_words_compile_to_one_tsquery() {
+    // The exact tier's superset: deferred positions, words in any field. The whole condition is
+    // one tsquery ANDed into the first bind, so the GIN index answers it without reading vectors.
+    let q = parse("\"due process\" AND (state OR court)", Mode::Boolean).unwrap();
+    let p = postgres::compile(&q, &Filters { defer_positions: true, any_field: true, ..Filters::default() });
+    assert!(p.sql.contains("WHERE o.search_vector @@ ($1::tsquery && $2::tsquery) LIMIT $3"), "{}", p.sql);
+    assert_eq!(p.sql.matches("@@").count(), 1, "{}", p.sql);
+    let tsq = format!("{:?}", p.binds[1]);
+    assert!(tsq.contains("('due' & 'process') & ("), "{tsq}");
+    assert!(tsq.contains("'state'") && tsq.contains("'court'") && tsq.contains(" | "), "{tsq}");
+    // Not deferred, the phrase is a paragraph test: SQL conditions, the words' tsquery beside it.
+    let exact = postgres::compile(&q, &Filters::default());
+    assert!(exact.sql.contains("EXISTS (SELECT 1 FROM opinion_paragraphs p"), "{}", exact.sql);
+    assert!(exact.sql.contains("o.search_vector @@ $1::tsquery AND ("), "{}", exact.sql);
+}

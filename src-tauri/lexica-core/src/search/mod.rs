@@ -11,6 +11,7 @@
 //! - [`stats`]: corpus statistics shared by the sources of one search.
 //! - [`score`]: BM25F, one relevance scale across every source.
 //! - [`rank`]: exact check, near-miss tiers, score and snippet of each candidate.
+//! - [`pipeline`]: candidates' paragraphs read while the previous ones are ranked.
 //! - [`merge`]: deduplication by citation, deterministic ordering (tier, then the chosen sort),
 //!   the top 100.
 //! - [`snippet`]: highlighted snippets that show why an opinion matched.
@@ -22,6 +23,7 @@ pub mod citation;
 mod execution;
 pub mod export;
 pub mod merge;
+mod pipeline;
 mod rank;
 pub mod reader;
 mod retrieve;

@@ -1,6 +1,6 @@
 //! From one source's candidates to its ranked hits: the exact check, the near-miss tiers, the
-//! score and the snippet. Pure and synchronous: it runs on a blocking thread (`retrieve.rs`'s
-//! `rank_blocking`), and it looks at the stop signal before each candidate and, through the
+//! score and, for the hits kept, the snippet. Pure and synchronous: it runs on a blocking thread
+//! (`pipeline.rs`), and it looks at the stop signal before each candidate and, through the
 //! checker's [`Budget`], every few thousand units of a candidate's check, so a cancel or a
 //! deadline interrupts it within one candidate's check at most.
 //!
@@ -37,7 +37,6 @@ pub(super) struct RankPlan<'a> {
     pub conjunction: Option<&'a Conjunction>,
     pub concepts: &'a [Concept],
     pub scorer: &'a Scorer,
-    pub highlight: &'a [HighlightWord],
     /// Hits kept.
     pub limit: usize,
 }
@@ -51,6 +50,9 @@ pub(super) struct Ranked {
     pub tier: u8,
     /// The missing clauses, in query syntax.
     pub missing: Vec<String>,
+    /// The same clauses as indexes into the conjunction's (the snippet shows the others).
+    pub missing_clauses: Vec<usize>,
+    /// Empty until [`snippets`] fills it for the hits that are kept.
     pub snippet: Vec<SnippetPart>,
 }
 
@@ -69,10 +71,7 @@ pub(super) fn rank(
     stopped: &dyn Fn() -> bool,
 ) -> Option<(Vec<Ranked>, Counted)> {
     let mut counted = Counted::default();
-    let sentence = r.query.root.has_sentence_proximity();
-    let clause_concepts: Vec<Vec<Concept>> =
-        r.conjunction.map(|j| j.clauses.iter().map(Query::concepts).collect()).unwrap_or_default();
-    let mut kept: Vec<(Ranked, Vec<usize>)> = Vec::new();
+    let mut kept: Vec<Ranked> = Vec::new();
     let mut over_budget = 0usize;
     for candidate in candidates {
         if stopped() {
@@ -138,7 +137,7 @@ pub(super) fn rank(
         }
         let score = r.scorer.score(&features(r.concepts, &text));
         let missing = missing_idx.iter().filter_map(|&i| r.plan.clauses.get(i).map(|c| c.label.clone())).collect();
-        kept.push((Ranked { candidate, score, tier, missing, snippet: Vec::new() }, missing_idx));
+        kept.push(Ranked { candidate, score, tier, missing, missing_clauses: missing_idx, snippet: Vec::new() });
     }
     if over_budget > 0 {
         tracing::warn!(
@@ -148,25 +147,46 @@ pub(super) fn rank(
              they were kept as the statement returned them"
         );
     }
-    kept.sort_by(|(a, _), (b, _)| {
+    sort(&mut kept);
+    kept.truncate(r.limit);
+    Some((kept, counted))
+}
+
+/// The list's order: tier, then score, then the opinion's id (a total order, so ranking a
+/// source's candidates in parts and merging the parts gives the same list as ranking them at once).
+pub(super) fn sort(hits: &mut [Ranked]) {
+    hits.sort_by(|a, b| {
         a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))
     });
-    kept.truncate(r.limit);
-    // Snippets only for the hits kept: a near miss shows the best window of the clauses it has.
-    for (hit, missing) in &mut kept {
+}
+
+/// Fills the snippets of `hits` (the ones kept: a snippet is the costliest part of ranking one
+/// opinion, so it is made only for what is shown). A near miss shows the best window of the
+/// clauses it has.
+pub(super) fn snippets(
+    query: &Query,
+    conjunction: Option<&Conjunction>,
+    concepts: &[Concept],
+    highlight: &[HighlightWord],
+    hits: &mut [Ranked],
+    texts: &Texts,
+) {
+    let sentence = query.root.has_sentence_proximity();
+    let clause_concepts: Vec<Vec<Concept>> =
+        conjunction.map(|j| j.clauses.iter().map(Query::concepts).collect()).unwrap_or_default();
+    for hit in hits {
         let paragraphs: Vec<&str> =
             texts.paragraphs.get(&hit.candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
-        hit.snippet = if missing.is_empty() {
-            snippet::best(&paragraphs, r.concepts, r.highlight, sentence)
+        hit.snippet = if hit.missing_clauses.is_empty() {
+            snippet::best(&paragraphs, concepts, highlight, sentence)
         } else {
             let present: Vec<Concept> = clause_concepts
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| !missing.contains(i))
+                .filter(|(i, _)| !hit.missing_clauses.contains(i))
                 .flat_map(|(_, c)| c.iter().cloned())
                 .collect();
-            snippet::best(&paragraphs, &present, r.highlight, sentence)
+            snippet::best(&paragraphs, &present, highlight, sentence)
         };
     }
-    Some((kept.into_iter().map(|(hit, _)| hit).collect(), counted))
 }

@@ -31,7 +31,8 @@ use std::sync::Arc;
 use lexica_query::{Backend, Filters, Plan, WordPattern};
 
 use super::execution::Shared;
-use super::rank::{Counted, RankPlan, Ranked};
+use super::pipeline::{Scored, read_and_rank, with_snippets};
+use super::rank::Ranked;
 use super::score::Scorer;
 use super::source::{Candidate, SourceConn};
 use super::stats::{Reporter, SourceStats};
@@ -143,13 +144,11 @@ async fn every_match(
             "the candidate cap was reached: the ranking covers the first matches only"
         );
     }
-    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
-    let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
     let global = reporter.exchange().global().await;
     let scorer = Scorer::new(&shared.concepts, &shared.patterns, &global);
-    let (ranked, counted) = rank_blocking(shared, plan, scorer, candidates, texts, stopped.clone(), true).await?;
-    let matches = MatchCount { count: counted.exact as u64, estimated: capped };
-    Ok(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) })
+    let scored = read_and_rank(reads, shared, plan, &scorer, candidates, true, stopped).await?;
+    let matches = MatchCount { count: scored.counted.exact as u64, estimated: capped };
+    finish(shared, source, scored, matches).await
 }
 
 /// The fast path; `None` when it came up short and every match must be ranked instead.
@@ -188,13 +187,13 @@ async fn heads(
         && (shared.conjunction.is_some() || positions)
         && estimate_from_stats(shared, own) <= EXACT_TIER_MAX as u64 * EXACT_TIER_SKIP;
     let exact_tier = if tiered { exact_tier(reads, compile, shared, &scorer, stopped).await? } else { None };
-    if let Some((exact, count)) = &exact_tier
-        && (exact.len() >= MAX_RESULTS || shared.conjunction.is_none())
-    {
-        let matches = MatchCount { count: *count, estimated: false };
-        let hits = exact.iter().cloned().map(|r| hit(source, r)).collect();
-        return Ok(Some(Retrieved { hits, matches: Some(matches) }));
-    }
+    let exact_tier = match exact_tier {
+        Some((exact, count)) if exact.ranked.len() >= MAX_RESULTS || shared.conjunction.is_none() => {
+            let matches = MatchCount { count, estimated: false };
+            return finish(shared, source, exact, matches).await.map(Some);
+        }
+        other => other,
+    };
     let names: Vec<String> = terms.iter().map(|t| t.term.clone()).collect();
     let postings = reads.postings(&names, topk::POSTINGS_READ).await?;
     let order = topk::order(shared.concepts.len(), &terms, &postings, &scorer.idf);
@@ -205,7 +204,7 @@ async fn heads(
     // while the page of exact matches is not full (the checker turned candidates down).
     let mut chunks = order.chunks(CONFIRM_CHUNK).enumerate().take(MAX_CONFIRM_CHUNKS).peekable();
     let mut confirm: Option<Plan> = None;
-    let mut ranked: Vec<Ranked> = Vec::new();
+    let mut ranked = Scored::default();
     let mut windows = 0;
     while chunks.peek().is_some() && windows < MAX_WINDOWS {
         windows += 1;
@@ -237,41 +236,28 @@ async fn heads(
         confirmed.sort_by_key(|(rank, c)| (c.flags.iter().filter(|&&f| !f).count(), *rank));
         confirmed.truncate(RESCORE_WINDOW);
         let window: Vec<Candidate> = confirmed.into_iter().map(|(_, c)| c).collect();
-        let ids: Vec<i64> = window.iter().map(|c| c.id).collect();
-        let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
-        let checks = confirm.as_ref().unwrap_or(plan);
-        let (more, _) = rank_blocking(shared, checks, scorer.clone(), window, texts, stopped.clone(), true).await?;
-        ranked.extend(more);
-        if ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
+        // What the checker must confirm is the restricted plan's; the paragraphs read, the full plan's.
+        let mut checks = confirm.as_ref().unwrap_or(plan).clone();
+        checks.paragraph_filter.clone_from(&plan.paragraph_filter);
+        ranked.merge(read_and_rank(reads, shared, &checks, &scorer, window, true, stopped).await?);
+        if ranked.ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
             break;
         }
     }
-    ranked.sort_by(|a, b| {
-        a.tier.cmp(&b.tier).then(b.score.total_cmp(&a.score)).then(a.candidate.id.cmp(&b.candidate.id))
-    });
-    ranked.truncate(MAX_RESULTS);
     if let Some((exact, count)) = exact_tier {
         // Every exact match is in the exact tier (its superset held them all): the windows add
         // the near misses after them.
-        ranked.retain(|r| r.tier > 0);
-        ranked.splice(0..0, exact);
-        ranked.truncate(MAX_RESULTS);
-        let matches = MatchCount { count, estimated: false };
-        return Ok(Some(Retrieved {
-            hits: ranked.into_iter().map(|r| hit(source, r)).collect(),
-            matches: Some(matches),
-        }));
+        ranked.ranked.retain(|r| r.tier > 0);
+        ranked.merge(exact);
+        return finish(shared, source, ranked, MatchCount { count, estimated: false }).await.map(Some);
     }
 
-    let exact_hits = ranked.iter().filter(|r| r.tier == 0).count();
+    let exact_hits = ranked.ranked.iter().filter(|r| r.tier == 0).count();
     let matches = count_matches(reads, compile, plan.backend, shared, own, exact_hits).await?;
     if exact_hits < MAX_RESULTS && matches.count > exact_hits as u64 {
         if matches.estimated {
             // Only an estimate says more exist: keep what the windows found.
-            return Ok(Some(Retrieved {
-                hits: ranked.into_iter().map(|r| hit(source, r)).collect(),
-                matches: Some(matches),
-            }));
+            return finish(shared, source, ranked, matches).await.map(Some);
         }
         if matches.count > u64::from(FAST_PATH_MIN_CANDIDATES) {
             return Ok(None);
@@ -280,15 +266,11 @@ async fn heads(
         // them all, and keep the windows' near misses after them.
         let exact_plan = compile(&Filters { near_misses: 0, ..shared.filters.clone() });
         let candidates = reads.candidates(&exact_plan).await?;
-        let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
-        let texts = reads.texts(&ids, &exact_plan.paragraph_filter, true).await?;
-        let (exact, _) =
-            rank_blocking(shared, &exact_plan, scorer.clone(), candidates, texts, stopped.clone(), false).await?;
-        ranked.retain(|r| r.tier > 0);
-        ranked.splice(0..0, exact);
-        ranked.truncate(MAX_RESULTS);
+        let exact = read_and_rank(reads, shared, &exact_plan, &scorer, candidates, false, stopped).await?;
+        ranked.ranked.retain(|r| r.tier > 0);
+        ranked.merge(exact);
     }
-    Ok(Some(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) }))
+    finish(shared, source, ranked, matches).await.map(Some)
 }
 
 /// The exact matches of a conjunction or a phrase query, ranked, and how many there are, when
@@ -309,7 +291,7 @@ async fn exact_tier(
     shared: &Shared,
     scorer: &Scorer,
     stopped: &Stopped,
-) -> Result<Option<(Vec<Ranked>, u64)>, Step> {
+) -> Result<Option<(Scored, u64)>, Step> {
     let cap = u32::try_from(EXACT_TIER_MAX + 1).unwrap_or(u32::MAX);
     let superset = compile(&Filters {
         any_field: true,
@@ -322,12 +304,11 @@ async fn exact_tier(
     if candidates.len() > EXACT_TIER_MAX {
         return Ok(None);
     }
-    let ids: Vec<i64> = candidates.iter().map(|c| c.id).collect();
-    let texts = reads.texts(&ids, &superset.paragraph_filter, true).await?;
-    let (ranked, counted) =
-        rank_blocking(shared, &superset, scorer.clone(), candidates, texts, stopped.clone(), false).await?;
-    tracing::info!(superset = ids.len(), exact = counted.exact, "fast path: the exact tier, enumerated");
-    Ok(Some((ranked, counted.exact as u64)))
+    let superset_size = candidates.len();
+    let scored = read_and_rank(reads, shared, &superset, scorer, candidates, false, stopped).await?;
+    let exact = scored.counted.exact;
+    tracing::info!(superset = superset_size, exact, "fast path: the exact tier, enumerated");
+    Ok(Some((scored, exact as u64)))
 }
 
 /// How many opinions the fast path's query matches, `exact_hits` being the exact matches its
@@ -448,45 +429,10 @@ pub(super) fn estimate(rows: u64, max_seen: Option<i64>, range: Option<(i64, i64
     ((rows as f64) * whole / covered).round().max(rows as f64) as u64
 }
 
-/// Checking, scoring and snippets are CPU work: off the async workers, stoppable per candidate
-/// and inside a candidate's check (`rank.rs`).
-///
-/// `spawn_blocking` rather than `block_in_place`: `block_in_place` panics on a current-thread
-/// runtime (tests, and any face that builds one), and even on a multi-thread runtime it keeps the
-/// whole task (this execution's `select!` on the deadline and the cancel) on the blocked worker,
-/// so the deadline could not fire until ranking returned. On a blocking thread the execution's
-/// future stays free to see the stop, set the signal the ranking polls, and end on time.
-async fn rank_blocking(
-    shared: &Shared,
-    plan: &Plan,
-    scorer: Scorer,
-    candidates: Vec<Candidate>,
-    texts: super::source::Texts,
-    stopped: Stopped,
-    tiers: bool,
-) -> Result<(Vec<Ranked>, Counted), Step> {
-    // Near-miss tiers only for a plan compiled with them (its clause flags).
-    let conjunction = if tiers { shared.conjunction.clone() } else { None };
-    let (query, plan) = (shared.query.clone(), plan.clone());
-    let (concepts, highlight) = (shared.concepts.clone(), shared.highlight.clone());
-    let ranked = tokio::task::spawn_blocking(move || {
-        let r = RankPlan {
-            query: &query,
-            plan: &plan,
-            conjunction: conjunction.as_ref(),
-            concepts: &concepts,
-            scorer: &scorer,
-            highlight: &highlight,
-            limit: MAX_RESULTS,
-        };
-        super::rank::rank(&r, candidates, &texts, &|| stopped())
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "ranking a source's candidates failed");
-        Step::Stopped
-    })?;
-    ranked.ok_or(Step::Stopped)
+/// The hits kept, with their snippets, and the match count.
+async fn finish(shared: &Shared, source: &DataSource, scored: Scored, matches: MatchCount) -> Result<Retrieved, Step> {
+    let ranked = with_snippets(shared, scored).await?;
+    Ok(Retrieved { hits: ranked.into_iter().map(|r| hit(source, r)).collect(), matches: Some(matches) })
 }
 
 fn hit(source: &DataSource, r: Ranked) -> Hit {
