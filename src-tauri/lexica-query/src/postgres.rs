@@ -209,9 +209,9 @@ fn condition(c: &mut Ctx, budget: &mut Budget, n: &Node, pol: Polarity) -> Cond 
         Node::And(children) | Node::Or(children) => {
             let and = matches!(n, Node::And(_));
             let parts: Vec<Cond> = children.iter().map(|x| condition(c, budget, x, pol)).collect();
-            if parts.iter().all(|p| matches!(p, Cond::Tsquery(_))) {
-                let qs: Vec<String> =
-                    parts.into_iter().filter_map(|p| if let Cond::Tsquery(q) = p { Some(q) } else { None }).collect();
+            let tsqueries: Option<Vec<&str>> =
+                parts.iter().map(|p| if let Cond::Tsquery(q) = p { Some(q.as_str()) } else { None }).collect();
+            if let Some(qs) = tsqueries {
                 return Cond::Tsquery(format!("({})", qs.join(if and { " & " } else { " | " })));
             }
             let sql: Vec<String> = parts.into_iter().map(|p| p.sql(c)).collect();

@@ -146,3 +146,69 @@ async fn joined(task: JoinHandle<Option<Scored>>) -> Result<Scored, Step> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::stats::{GlobalStats, Patterns, SourceStats};
+    use lexica_query::{Filters, Mode, parse};
+
+    fn candidate(id: i64) -> Candidate {
+        Candidate {
+            id,
+            case_name: format!("Case {id}"),
+            citation: None,
+            court: "Supreme Court".into(),
+            jurisdiction: None,
+            decided_on: None,
+            docket_number: None,
+            flags: Vec::new(),
+        }
+    }
+
+    /// Ranking 250 candidates in parts of [`RANK_CHUNK`] and merging the parts' tops gives the
+    /// list ranking them all at once gives, ties (equal scores) included.
+    #[test]
+    fn ranking_in_parts_equals_ranking_at_once() {
+        let query = parse("hearsay AND rule", Mode::Boolean).unwrap();
+        let plan = lexica_query::postgres::compile(&query, &Filters::default());
+        let concepts = query.concepts();
+        let patterns = Patterns::of(&concepts);
+        let mut global = GlobalStats::new(patterns.patterns.len());
+        global.add(&SourceStats {
+            opinions: 1_000,
+            words: [4_000, 3_000, 5_000, 100_000],
+            df: vec![50, 400],
+            complete: true,
+            postings: false,
+        });
+        let scorer = Scorer::new(&concepts, &patterns, &global);
+        let mut texts = Texts::default();
+        let candidates: Vec<Candidate> = (1..=250).map(candidate).collect();
+        for c in &candidates {
+            // Seven distinct scores, so most candidates tie with others and the id decides.
+            let n = usize::try_from(c.id % 7).unwrap_or(0) + 1;
+            texts.paragraphs.insert(c.id, vec![format!("{} rule", "hearsay ".repeat(n))]);
+        }
+        let r = RankPlan {
+            query: &query,
+            plan: &plan,
+            conjunction: None,
+            concepts: &concepts,
+            scorer: &scorer,
+            limit: MAX_RESULTS,
+        };
+        let (whole, counted) = rank::rank(&r, candidates.clone(), &texts, &|| false).unwrap();
+        let mut parts = Scored::default();
+        for part in candidates.chunks(RANK_CHUNK) {
+            let (ranked, counted) = rank::rank(&r, part.to_vec(), &texts, &|| false).unwrap();
+            parts.merge(Scored { ranked, counted, texts: texts.clone() });
+        }
+        assert_eq!(counted.exact, 250);
+        assert_eq!(parts.counted.exact, 250);
+        assert_eq!(parts.ranked, whole);
+        // Only the kept hits' texts are held for their snippets.
+        assert_eq!(parts.texts.paragraphs.len(), MAX_RESULTS);
+        assert!(parts.ranked.iter().all(|h| parts.texts.paragraphs.contains_key(&h.candidate.id)));
+    }
+}

@@ -13,8 +13,7 @@ use lexica_query::{BindValue, Plan, WordPattern};
 use super::stats::{FIELDS, Patterns, SourceStats};
 use super::topk::Posting;
 
-/// (opinion id, paragraph body) and (opinion id, body words), as read.
-/// `(opinion_id, paragraph_no, body)`.
+/// (opinion id, paragraph number, body) and (opinion id, body words), as read.
 type ParagraphRow = (i64, i64, String);
 type LengthRow = (i64, i32);
 
@@ -300,7 +299,7 @@ impl SourceConn<'_> {
     pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
-            let (paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self.reads().await? {
+            let (mut paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self.reads().await? {
                 Reads::Postgres(tx) => {
                     // OFFSET 0 fences the opinion_id scan: given both conditions the planner ANDs
                     // the paragraphs' GIN bitmap in, which for a common word lists millions of
@@ -334,8 +333,7 @@ impl SourceConn<'_> {
                     let paragraphs = sqlx::query_as(
                         "SELECT op.opinion_id, op.paragraph_no, op.body FROM opinion_paragraphs op
                           WHERE op.opinion_id IN (SELECT value FROM json_each(?1))
-                            AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)
-                          ORDER BY op.opinion_id, op.paragraph_no",
+                            AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)",
                     )
                     .bind(&ids_json)
                     .bind(filter)
@@ -355,7 +353,7 @@ impl SourceConn<'_> {
                     (paragraphs, lengths)
                 }
             };
-            let mut paragraphs = paragraphs;
+            // Body order, for both backends (the checker and the snippets read paragraphs in it).
             paragraphs.sort_unstable_by_key(|(id, no, _)| (*id, *no));
             for (id, _, body) in paragraphs {
                 texts.paragraphs.entry(id).or_default().push(body);
