@@ -41,7 +41,7 @@ pub use ast::{Date, DateRange, Field, Form, Node, Query, Ranking, Term, Within, 
 pub use check::{Budget, CHECK_WORK_BUDGET, Checked, Document, check, check_within};
 pub use concepts::{Concept, Conjunction, WordPattern};
 pub use error::{ErrorKind, QueryError};
-pub use plan::{Backend, BindValue, CANDIDATE_COLUMNS, ClausePlan, Filters, Plan};
+pub use plan::{Backend, BindValue, CANDIDATE_COLUMNS, ClausePlan, Filters, ParagraphWords, Plan};
 pub use report::{CheckReport, check_report};
 
 /// Longest query accepted, in characters. Real research queries run to a few hundred; the

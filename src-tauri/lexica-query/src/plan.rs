@@ -97,6 +97,40 @@ pub struct Plan {
     /// matches every paragraph holding any word of the query, excluded words included: the only
     /// paragraphs the checker, the scorer and the snippets need (bind it; it is user text).
     pub paragraph_filter: String,
+    /// The same words, for a reader that cuts paragraphs itself (the PostgreSQL reader cuts each
+    /// candidate's body, `text::each_paragraph`): a paragraph is kept when it holds one of them.
+    pub paragraph_words: ParagraphWords,
+}
+
+/// The words a paragraph must hold one of to be read: every word of the query, excluded words
+/// included, as [`Plan::paragraph_filter`] matches them (a prefix matches every word it
+/// starts; the forms of a term are its tokens).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ParagraphWords {
+    /// Sorted, so a printed plan is the same from run to run.
+    exact: std::collections::BTreeSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl ParagraphWords {
+    pub(crate) fn of(tokens: &[Token]) -> Self {
+        let mut words = Self::default();
+        for t in tokens {
+            if t.prefix {
+                if !words.prefixes.contains(&t.text) {
+                    words.prefixes.push(t.text.clone());
+                }
+            } else {
+                words.exact.insert(t.text.clone());
+            }
+        }
+        words
+    }
+
+    /// Whether a paragraph whose words (as `text::Words` cuts them) are `words` is to be read.
+    pub fn any_in<'a>(&self, mut words: impl Iterator<Item = &'a str>) -> bool {
+        words.any(|w| self.exact.contains(w) || self.prefixes.iter().any(|p| w.starts_with(p.as_str())))
+    }
 }
 
 /// The fixed leading columns of a plan's rows.

@@ -157,7 +157,8 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
             )
         }
     };
-    let all: Vec<String> = plan::node_tokens(&query.root).iter().map(|t| lexeme(t, None)).collect();
+    let tokens = plan::node_tokens(&query.root);
+    let all: Vec<String> = tokens.iter().map(|t| lexeme(t, None)).collect();
     Plan {
         backend: Backend::Postgres,
         sql,
@@ -167,6 +168,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
         clauses,
         exclusion_needs_check,
         paragraph_filter: all.join(" | "),
+        paragraph_words: plan::ParagraphWords::of(&tokens),
     }
 }
 

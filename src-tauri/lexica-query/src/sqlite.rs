@@ -105,7 +105,8 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
             )
         }
     };
-    let all: Vec<String> = plan::node_tokens(&query.root).iter().map(token).collect();
+    let tokens = plan::node_tokens(&query.root);
+    let all: Vec<String> = tokens.iter().map(token).collect();
     Plan {
         backend: Backend::Sqlite,
         sql,
@@ -115,6 +116,7 @@ pub fn compile(query: &Query, filters: &Filters) -> Plan {
         clauses,
         exclusion_needs_check,
         paragraph_filter: all.join(" OR "),
+        paragraph_words: plan::ParagraphWords::of(&tokens),
     }
 }
 

@@ -137,6 +137,30 @@ pub fn paragraphs(body: &str) -> Vec<String> {
     out
 }
 
+/// [`paragraphs`], handed one at a time to `f` with its words (split into the reused `words`
+/// buffer), without a `String` per word: the same paragraphs, for a reader that cuts whole
+/// bodies at search time.
+pub fn each_paragraph(body: &str, words: &mut Words, mut f: impl FnMut(&str, &Words)) {
+    for block in split_blank_lines(body) {
+        let block = block.trim();
+        if block.is_empty() {
+            continue;
+        }
+        words.split(block);
+        if words.is_empty() {
+            continue;
+        }
+        if words.len() <= MAX_PARAGRAPH_WORDS {
+            f(block, words);
+        } else {
+            for piece in cut_long(block) {
+                words.split(&piece);
+                f(&piece, words);
+            }
+        }
+    }
+}
+
 fn split_blank_lines(body: &str) -> Vec<&str> {
     let mut blocks = Vec::new();
     let mut start = 0;

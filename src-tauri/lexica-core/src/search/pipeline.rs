@@ -1,6 +1,6 @@
 //! Reading candidates' text and ranking it, in step: the paragraphs of the next
 //! [`RANK_CHUNK`] candidates are read while the previous ones are checked and scored, so the
-//! source's server (reading, filtering paragraphs) and this machine (checking, scoring) work at
+//! source's server (reading bodies or paragraphs) and this machine (cutting, checking, scoring) work at
 //! the same time instead of in turn. Snippets are made last, once, for the hits that are kept.
 //!
 //! Ranking in parts gives the same list as ranking at once: each part keeps its own top
@@ -53,7 +53,7 @@ impl Scored {
 }
 
 /// Checks and scores `candidates` under `plan` (near-miss tiers when `tiers` and the plan was
-/// compiled with them), reading each part's paragraphs that match `plan.paragraph_filter`.
+/// compiled with them), reading each part's paragraphs that hold a word of `plan`'s.
 pub(super) async fn read_and_rank(
     reads: &mut SourceConn<'_>,
     shared: &Shared,
@@ -70,7 +70,7 @@ pub(super) async fn read_and_rank(
         let part = std::mem::replace(&mut candidates, rest);
         let ids: Vec<i64> = part.iter().map(|c| c.id).collect();
         // The read runs while the previous part is ranked on a blocking thread.
-        let texts = reads.texts(&ids, &plan.paragraph_filter, true).await?;
+        let texts = reads.texts(&ids, plan, true).await?;
         if let Some(previous) = pending.take() {
             scored.merge(joined(previous).await?);
         }

@@ -239,6 +239,7 @@ async fn heads(
         // What the checker must confirm is the restricted plan's; the paragraphs read, the full plan's.
         let mut checks = confirm.as_ref().unwrap_or(plan).clone();
         checks.paragraph_filter.clone_from(&plan.paragraph_filter);
+        checks.paragraph_words.clone_from(&plan.paragraph_words);
         ranked.merge(read_and_rank(reads, shared, &checks, &scorer, window, true, stopped).await?);
         if ranked.ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
             break;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use lexica_query::{BindValue, Plan, WordPattern};
+use lexica_query::{BindValue, ParagraphWords, Plan, WordPattern, text};
 
 use super::stats::{FIELDS, Patterns, SourceStats};
 use super::topk::Posting;
@@ -72,7 +72,7 @@ pub(super) struct Candidate {
 /// What the scorer and the checker read of a candidate beyond its row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Texts {
-    /// The paragraphs matching the plan's `paragraph_filter`, in order, per opinion.
+    /// The paragraphs holding a word of the plan's (`Plan::paragraph_words`), in order, per opinion.
     pub paragraphs: HashMap<i64, Vec<String>>,
     /// `opinion_lengths.body_words`, where the source keeps it.
     pub body_words: HashMap<i64, u32>,
@@ -294,30 +294,30 @@ impl SourceConn<'_> {
         rows.into_iter().map(|r| r.candidate(plan.clauses.len())).collect()
     }
 
-    /// The paragraphs of `ids` that match `filter` (a plan's `paragraph_filter`), and the
-    /// opinions' body lengths where the source keeps them.
-    pub async fn texts(&mut self, ids: &[i64], filter: &str, with_lengths: bool) -> Result<Texts, sqlx::Error> {
+    /// The paragraphs of `ids` that hold a word of `plan`'s (its `paragraph_filter` /
+    /// `paragraph_words`), in body order, and the opinions' body lengths where the source keeps
+    /// them.
+    pub async fn texts(&mut self, ids: &[i64], plan: &Plan, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
             let (mut paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self.reads().await? {
                 Reads::Postgres(tx) => {
-                    // OFFSET 0 fences the opinion_id scan: given both conditions the planner ANDs
-                    // the paragraphs' GIN bitmap in, which for a common word lists millions of
-                    // paragraphs (754 of 1,093 ms for 300 opinions of `court` at 200k); read
-                    // by the primary key and tested row by row it took 90 ms.
-                    // Not ordered here: PostgreSQL 15 sorts an `= ANY` index scan's rows again,
-                    // on disk past `work_mem` (16 of 130 ms for 100 opinions' 14,495 paragraphs
-                    // at 200k); they are put in order below.
-                    let paragraphs = sqlx::query_as(
-                        "SELECT opinion_id, paragraph_no::int8, body
-                           FROM (SELECT opinion_id, paragraph_no, body, search_vector FROM opinion_paragraphs
-                                  WHERE opinion_id = ANY($1) OFFSET 0) p
-                          WHERE search_vector @@ $2::tsquery",
-                    )
-                    .bind(chunk)
-                    .bind(filter)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                    // Whole bodies, cut into paragraphs here (`text::each_paragraph`, the cut
+                    // `lexica ingest` stored them by), not the stored paragraphs filtered by the
+                    // server: testing a many-word tsquery against every paragraph's vector was
+                    // most of a read (about 80 of 110 ms for 100 opinions' 55,000 paragraphs at
+                    // 200k), where a body is one lz4 TOAST value and cutting it costs one pass
+                    // of the word splitter (the 187 corpus queries at 200k, best of two runs:
+                    // p95 1,164 → 1,092 ms, the slowest ones 10–20 % faster, same hits). Cut on
+                    // a blocking thread: other sources' executions share this runtime.
+                    let bodies: Vec<(i64, String)> = sqlx::query_as("SELECT id, body FROM opinions WHERE id = ANY($1)")
+                        .bind(chunk)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let words = plan.paragraph_words.clone();
+                    let paragraphs = tokio::task::spawn_blocking(move || held_paragraphs(&bodies, &words))
+                        .await
+                        .map_err(|e| sqlx::Error::Protocol(format!("cutting paragraphs failed: {e}")))?;
                     let lengths = if with_lengths {
                         sqlx::query_as("SELECT opinion_id, body_words FROM opinion_lengths WHERE opinion_id = ANY($1)")
                             .bind(chunk)
@@ -336,7 +336,7 @@ impl SourceConn<'_> {
                             AND op.id IN (SELECT rowid FROM paragraphs_fts WHERE paragraphs_fts MATCH ?2)",
                     )
                     .bind(&ids_json)
-                    .bind(filter)
+                    .bind(&plan.paragraph_filter)
                     .fetch_all(&mut *conn)
                     .await?;
                     let lengths = if with_lengths {
@@ -494,6 +494,23 @@ impl AnyRow {
     }
 }
 
+/// The paragraphs of `bodies` that hold one of `words`, numbered as `lexica ingest` numbered
+/// them (every paragraph counts, held or not).
+fn held_paragraphs(bodies: &[(i64, String)], words: &ParagraphWords) -> Vec<ParagraphRow> {
+    let mut out = Vec::new();
+    let mut buffer = text::Words::default();
+    for (id, body) in bodies {
+        let mut no = 0;
+        text::each_paragraph(body, &mut buffer, |p, w| {
+            if words.any_in(w.iter()) {
+                out.push((*id, no, p.to_string()));
+            }
+            no += 1;
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use sqlx::{Connection, PgConnection};
@@ -529,6 +546,7 @@ mod tests {
             clauses: Vec::new(),
             exclusion_needs_check: false,
             paragraph_filter: String::new(),
+            paragraph_words: lexica_query::ParagraphWords::default(),
         };
         let refused = {
             let mut reads = SourceConn::Postgres(&mut tx);

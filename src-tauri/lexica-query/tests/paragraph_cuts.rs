@@ -1,0 +1,72 @@
+//! The paragraphs a reader cuts from a body at search time are the ones `lexica ingest` stored,
+//! and the words that decide which of them are read are the paragraph filter's.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+
+use lexica_query::text::{Words, each_paragraph, paragraphs};
+use lexica_query::{Filters, Mode, parse, postgres, sqlite};
+use proptest::prelude::*;
+
+fn cut(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut words = Words::default();
+    each_paragraph(body, &mut words, |p, w| {
+        assert_eq!(
+            w.iter().collect::<Vec<_>>(),
+            lexica_query::text::words(p),
+            "the words handed over are the paragraph's"
+        );
+        out.push(p.to_string());
+    });
+    out
+}
+
+#[test]
+fn every_corpus_body_cuts_into_the_stored_paragraphs() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/opinions.jsonl.gz");
+    let file = std::fs::File::open(path).expect("shared/corpus must sit beside the checkout");
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(file).read_to_string(&mut s).unwrap();
+    let mut n = 0;
+    for line in s.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let body = v["body"].as_str().unwrap();
+        assert_eq!(cut(body), paragraphs(body), "{}", v["case_name"]);
+        n += 1;
+    }
+    assert!(n > 1_000, "{n} opinions");
+}
+
+#[test]
+fn blank_punctuation_and_over_long_blocks_cut_the_same() {
+    let long = "word ".repeat(lexica_query::text::MAX_PARAGRAPH_WORDS * 2 + 5);
+    for body in ["", "\n\n", "§ — ...\n\nText here.\n \n\n", "a\n\n\n\nb", long.as_str(), "x\r\n\r\ny"] {
+        assert_eq!(cut(body), paragraphs(body), "{body:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn random_bodies_cut_the_same(body in "([a-zA-Z'’é§.]{1,8}[ \n\t]{1,3}){0,60}") {
+        prop_assert_eq!(cut(&body), paragraphs(&body));
+    }
+}
+
+#[test]
+fn paragraph_words_are_the_filters_words_excluded_ones_and_forms_included() {
+    let q = parse("hearsay AND \"due process\" AND NOT fund!", Mode::Boolean).unwrap();
+    for plan in [postgres::compile(&q, &Filters::default()), sqlite::compile(&q, &Filters::default())] {
+        let w = &plan.paragraph_words;
+        let holds = |text: &str| {
+            let mut words = Words::default();
+            words.split(text);
+            w.any_in(words.iter())
+        };
+        assert!(holds("The hearsays rule"), "a form of the term");
+        assert!(holds("due"), "a phrase's word on its own");
+        assert!(holds("no funding here"), "an excluded prefix: the checker must see it");
+        assert!(!holds("fun and games"), "a word the prefix does not start");
+        assert!(!holds("nothing relevant"));
+    }
+}
