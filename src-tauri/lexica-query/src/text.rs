@@ -123,23 +123,13 @@ pub fn normalize(text: &str) -> String {
 /// Splits a body into paragraphs (see the module rules). Empty paragraphs are dropped.
 pub fn paragraphs(body: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for block in split_blank_lines(body) {
-        let block = block.trim();
-        if block.is_empty() || words(block).is_empty() {
-            continue;
-        }
-        if words(block).len() <= MAX_PARAGRAPH_WORDS {
-            out.push(block.to_string());
-        } else {
-            out.extend(cut_long(block));
-        }
-    }
+    each_paragraph(body, &mut Words::default(), |p, _| out.push(p.to_string()));
     out
 }
 
-/// [`paragraphs`], handed one at a time to `f` with its words (split into the reused `words`
-/// buffer), without a `String` per word: the same paragraphs, for a reader that cuts whole
-/// bodies at search time.
+/// The body's paragraphs (see the module rules), handed one at a time to `f` with its words
+/// (split into the reused `words` buffer, no `String` per word). The one cut: `lexica ingest`
+/// stores these paragraphs ([`paragraphs`]) and a PostgreSQL search cuts bodies with it again.
 pub fn each_paragraph(body: &str, words: &mut Words, mut f: impl FnMut(&str, &Words)) {
     for block in split_blank_lines(body) {
         let block = block.trim();
