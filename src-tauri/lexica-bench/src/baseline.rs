@@ -11,6 +11,7 @@
 use std::time::{Duration, Instant};
 
 use lexica_query::{BindValue, Filters, Plan, Query};
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::BenchError;
@@ -47,8 +48,11 @@ pub struct Baseline {
 
 impl Baseline {
     /// A lazily connecting pool with `options` (take them from the source's own pool).
+    /// The naive statement is slow by design (seconds at 200,000 opinions): the driver's
+    /// "slow statement" warning would print on the terminal for every run, so it goes to `info`.
     pub fn new(options: &PgConnectOptions) -> Baseline {
-        let pool = PgPoolOptions::new().max_connections(BASELINE_POOL_SIZE).connect_lazy_with(options.clone());
+        let options = options.clone().log_slow_statements(log::LevelFilter::Info, Duration::from_secs(1));
+        let pool = PgPoolOptions::new().max_connections(BASELINE_POOL_SIZE).connect_lazy_with(options);
         Baseline { pool }
     }
 

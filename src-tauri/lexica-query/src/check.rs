@@ -2,6 +2,8 @@
 //! [`crate::text`]. The executor runs it on candidates when a plan says `needs_check`; the
 //! backend tests use it as the reference every backend must agree with.
 
+use std::borrow::Cow;
+
 use crate::ast::{Date, Field, Form, Node, Query, Within, Word};
 use crate::expand;
 use crate::text;
@@ -18,26 +20,76 @@ pub struct Document<'a> {
     pub paragraphs: &'a [&'a str],
 }
 
-/// A passage's words and, for each word, the index of its sentence.
+/// A passage's words (split once into one buffer, no `String` per word) and, for each word,
+/// the index of its sentence.
 #[derive(Debug)]
-struct Passage {
-    words: Vec<String>,
+struct Passage<'w> {
+    words: Cow<'w, text::Words>,
     sentence: Vec<u32>,
 }
 
-impl Passage {
-    fn new(text_: &str, with_sentences: bool) -> Passage {
+impl Passage<'_> {
+    fn new(text_: &str, with_sentences: bool) -> Passage<'static> {
+        let mut words = text::Words::default();
         if !with_sentences {
-            return Passage { words: text::words(text_), sentence: Vec::new() };
+            words.split(text_);
+            return Passage { words: Cow::Owned(words), sentence: Vec::new() };
         }
-        let mut words = Vec::new();
         let mut sentence = Vec::new();
         for (i, s) in text::sentences(text_).into_iter().enumerate() {
-            let ws = text::words(s);
-            sentence.extend(std::iter::repeat_n(u32::try_from(i).unwrap_or(u32::MAX), ws.len()));
-            words.extend(ws);
+            let before = words.len();
+            words.extend_split(s);
+            sentence.extend(std::iter::repeat_n(u32::try_from(i).unwrap_or(u32::MAX), words.len() - before));
         }
-        Passage { words, sentence }
+        Passage { words: Cow::Owned(words), sentence }
+    }
+
+    /// The `i`-th word (`""` past the end; callers stay within [`text::Words::len`]).
+    fn word(&self, i: usize) -> &str {
+        self.words.get(i).unwrap_or("")
+    }
+}
+
+/// An opinion split into words once, for several checks of it (the query, or a near miss's
+/// exclusion and clauses): splitting is most of a check's cost, and a near miss of a
+/// seven-clause query used to split every paragraph once per clause.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    doc: Document<'a>,
+    sentences: bool,
+    body: Vec<Passage<'a>>,
+    fields: [(Field, Passage<'static>); 3],
+}
+
+impl<'a> Prepared<'a> {
+    /// `doc` split for checks of queries of which none needs sentences (`/s`, `+s`) beyond
+    /// what `with_sentences` says: pass `query.root.has_sentence_proximity()` of the widest
+    /// query to be checked (its parts need no more).
+    pub fn new(doc: &Document<'a>, with_sentences: bool) -> Prepared<'a> {
+        Prepared {
+            doc: *doc,
+            sentences: with_sentences,
+            body: doc.paragraphs.iter().map(|p| Passage::new(p, with_sentences)).collect(),
+            fields: [
+                (Field::CaseName, Passage::new(doc.case_name, false)),
+                (Field::Citation, Passage::new(doc.citation.unwrap_or(""), false)),
+                (Field::Court, Passage::new(doc.court, false)),
+            ],
+        }
+    }
+
+    /// [`Prepared::new`] over paragraphs already split: `words[i]` must be
+    /// `Words::split(doc.paragraphs[i])` (the PostgreSQL read splits them while it cuts the
+    /// bodies, and the scorer reads the same). Split here anyway when sentences are needed or
+    /// the counts differ.
+    pub fn with_words(doc: &Document<'a>, words: &'a [text::Words], with_sentences: bool) -> Prepared<'a> {
+        if with_sentences || words.len() != doc.paragraphs.len() {
+            return Prepared::new(doc, with_sentences);
+        }
+        let mut prepared = Prepared::new(&Document { paragraphs: &[], ..*doc }, false);
+        prepared.doc = *doc;
+        prepared.body = words.iter().map(|w| Passage { words: Cow::Borrowed(w), sentence: Vec::new() }).collect();
+        prepared
     }
 }
 
@@ -181,20 +233,23 @@ pub fn check(query: &Query, doc: &Document<'_>) -> bool {
 /// the answer is [`Checked::OverBudget`]. Total work is thus at most
 /// `budget + O(terms × words × log words)`, whatever the query and the opinion.
 pub fn check_within(query: &Query, doc: &Document<'_>, budget: &mut Budget<'_>) -> Checked {
+    check_prepared(query, &Prepared::new(doc, query.root.has_sentence_proximity()), budget)
+}
+
+/// [`check_within`] over an opinion already split ([`Prepared`]); the same answer.
+pub fn check_prepared(query: &Query, doc: &Prepared<'_>, budget: &mut Budget<'_>) -> Checked {
     if let Some(range) = query.date {
-        let Some(d) = doc.decided_on.and_then(Date::parse_iso) else { return Checked::NoMatch };
+        let Some(d) = doc.doc.decided_on.and_then(Date::parse_iso) else { return Checked::NoMatch };
         if range.from.is_some_and(|f| d < f) || range.to.is_some_and(|t| d > t) {
             return Checked::NoMatch;
         }
     }
-    let needs_sentences = query.root.has_sentence_proximity();
-    let body: Vec<Passage> = doc.paragraphs.iter().map(|p| Passage::new(p, needs_sentences)).collect();
-    let fields = [
-        (Field::CaseName, Passage::new(doc.case_name, false)),
-        (Field::Citation, Passage::new(doc.citation.unwrap_or(""), false)),
-        (Field::Court, Passage::new(doc.court, false)),
-    ];
-    match eval(&query.root, &body, &fields, budget) {
+    if query.root.has_sentence_proximity() && !doc.sentences {
+        // Split without sentences for a query that needs them: split again, with them (a
+        // caller's slip costs time, never a wrong answer).
+        return check_prepared(query, &Prepared::new(&doc.doc, true), budget);
+    }
+    match eval(&query.root, &doc.body, &doc.fields, budget) {
         Ok(true) => Checked::Match,
         Ok(false) => Checked::NoMatch,
         Err(Halt::OverBudget) => Checked::OverBudget,
@@ -268,7 +323,7 @@ fn spans(node: &Node, p: &Passage, need: Need, b: &mut Budget<'_>) -> Result<Vec
                 Vec::new()
             } else {
                 let mut hits = (0..=p.words.len() - k)
-                    .filter(|&i| pats.iter().enumerate().all(|(j, pat)| pat.matches(&p.words[i + j])))
+                    .filter(|&i| pats.iter().enumerate().all(|(j, pat)| pat.matches(p.word(i + j))))
                     .map(|i| (i, i + k - 1));
                 if need == Need::Any { hits.next().into_iter().collect() } else { hits.collect() }
             }
@@ -580,7 +635,7 @@ mod tests {
                         Vec::new()
                     } else {
                         (0..=p.words.len() - k)
-                            .filter(|&i| pats.iter().enumerate().all(|(j, pat)| pat.matches(&p.words[i + j])))
+                            .filter(|&i| pats.iter().enumerate().all(|(j, pat)| pat.matches(p.word(i + j))))
                             .map(|i| (i, i + k - 1))
                             .collect()
                     }

@@ -38,7 +38,7 @@ pub mod text;
 use serde::Serialize;
 
 pub use ast::{Date, DateRange, Field, Form, Node, Query, Ranking, Term, Within, Word};
-pub use check::{Budget, CHECK_WORK_BUDGET, Checked, Document, check, check_within};
+pub use check::{Budget, CHECK_WORK_BUDGET, Checked, Document, Prepared, check, check_prepared, check_within};
 pub use concepts::{Concept, Conjunction, WordPattern};
 pub use error::{ErrorKind, QueryError};
 pub use plan::{Backend, BindValue, CANDIDATE_COLUMNS, ClausePlan, Filters, ParagraphWords, Plan};

@@ -110,17 +110,42 @@ pub struct ParagraphWords {
     /// Sorted, so a printed plan is the same from run to run.
     exact: std::collections::BTreeSet<String>,
     prefixes: Vec<String>,
+    /// A quick "no" before the set is searched (most of a body's words are not the query's):
+    /// which first bytes and lengths the exact words have, which first bytes the prefixes have.
+    #[serde(skip)]
+    sieve: Sieve,
+}
+
+/// Bit sets over a word's first byte and its length (lengths past 63 share the last bit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Sieve {
+    exact_first: [u64; 4],
+    exact_lengths: u64,
+    prefix_first: [u64; 4],
+}
+
+fn byte_bit(set: &[u64; 4], b: u8) -> bool {
+    set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+}
+
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 impl ParagraphWords {
     pub(crate) fn of(tokens: &[Token]) -> Self {
         let mut words = Self::default();
         for t in tokens {
+            let Some(&first) = t.text.as_bytes().first() else { continue };
+            let (set, bit) = (usize::from(first >> 6), 1 << (first & 63));
             if t.prefix {
+                words.sieve.prefix_first[set] |= bit;
                 if !words.prefixes.contains(&t.text) {
                     words.prefixes.push(t.text.clone());
                 }
             } else {
+                words.sieve.exact_first[set] |= bit;
+                words.sieve.exact_lengths |= length_bit(t.text.len());
                 words.exact.insert(t.text.clone());
             }
         }
@@ -129,7 +154,14 @@ impl ParagraphWords {
 
     /// Whether a paragraph whose words (as `text::Words` cuts them) are `words` is to be read.
     pub fn any_in<'a>(&self, mut words: impl Iterator<Item = &'a str>) -> bool {
-        words.any(|w| self.exact.contains(w) || self.prefixes.iter().any(|p| w.starts_with(p.as_str())))
+        let sieve = &self.sieve;
+        words.any(|w| {
+            let Some(&first) = w.as_bytes().first() else { return false };
+            (byte_bit(&sieve.exact_first, first)
+                && sieve.exact_lengths & length_bit(w.len()) != 0
+                && self.exact.contains(w))
+                || (byte_bit(&sieve.prefix_first, first) && self.prefixes.iter().any(|p| w.starts_with(p.as_str())))
+        })
     }
 }
 

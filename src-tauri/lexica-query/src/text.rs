@@ -46,7 +46,7 @@ pub fn words(text: &str) -> Vec<String> {
 /// once the buffer has grown to the longest paragraph. The scorer splits every fetched paragraph
 /// of every candidate, where a `String` per word (as [`words`] returns them) was most of the
 /// cost. [`words`] is built on [`Words::split`], so the two never disagree on what a word is.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Words {
     /// The words, lower-cased, without separators.
     text: String,
@@ -59,24 +59,50 @@ impl Words {
     pub fn split(&mut self, text: &str) {
         self.text.clear();
         self.ends.clear();
-        let mut start = 0;
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c.is_ascii() {
-                // ASCII fast path: the same rule as below (an ASCII character is alphanumeric in
-                // Unicode exactly when it is ASCII-alphanumeric, and lower-cases to one character).
-                if c.is_ascii_alphanumeric() {
-                    self.text.push(c.to_ascii_lowercase());
+        self.extend_split(text);
+    }
+
+    /// Appends the words of `text` after the buffer's (the checker splits a paragraph sentence
+    /// by sentence into one buffer). Words never join across the two: `text` starts a new word.
+    pub fn extend_split(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut start = self.text.len();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let c = if b.is_ascii() {
+                if b.is_ascii_alphanumeric() {
+                    // ASCII fast path, a run of letters and digits at a time (one copy, then
+                    // lower-cased in place): the same rule as below, since an ASCII character is
+                    // alphanumeric in Unicode exactly when it is ASCII-alphanumeric, and
+                    // lower-cases to one character. Most of a legal text is ASCII, and this loop
+                    // is where the checker, the scorer and the PostgreSQL paragraph cut spend
+                    // their time.
+                    let run = i;
+                    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+                        i += 1;
+                    }
+                    let at = self.text.len();
+                    self.text.push_str(&text[run..i]);
+                    self.text[at..].make_ascii_lowercase();
                     continue;
                 }
-            } else if c.is_alphanumeric() {
-                // Lower-casing may add a mark that is not alphanumeric (`İ` becomes `i` and
-                // U+0307): dropped, so a word stays letters and digits and reads back the same.
-                self.text.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
-                continue;
-            }
+                i += 1;
+                char::from(b)
+            } else {
+                let Some(c) = text[i..].chars().next() else { break };
+                i += c.len_utf8();
+                if c.is_alphanumeric() {
+                    // Lower-casing may add a mark that is not alphanumeric (`İ` becomes `i` and
+                    // U+0307): dropped, so a word stays letters and digits and reads back the same.
+                    self.text.extend(c.to_lowercase().filter(|l| l.is_alphanumeric()));
+                    continue;
+                }
+                c
+            };
             let in_word = self.text.len() > start;
-            if (c == '\'' || c == '\u{2019}') && in_word && chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            let next_is_alphanumeric = || text[i..].chars().next().is_some_and(char::is_alphanumeric);
+            if (c == '\'' || c == '\u{2019}') && in_word && next_is_alphanumeric() {
                 // Apostrophe inside a word: dropped, the word goes on.
             } else if in_word {
                 self.ends.push(self.text.len());
@@ -296,6 +322,10 @@ mod tests {
         assert_eq!((w.len(), w.get(0), w.get(1)), (2, Some("two"), Some("words")));
         w.split(" .. ");
         assert!(w.is_empty() && w.iter().next().is_none());
+        // Appended words never join the last one.
+        w.split("Ab");
+        w.extend_split("cD e");
+        assert_eq!(w.iter().collect::<Vec<_>>(), ["ab", "cd", "e"]);
     }
 
     proptest::proptest! {

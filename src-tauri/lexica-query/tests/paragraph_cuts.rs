@@ -123,3 +123,17 @@ fn paragraph_words_are_the_filters_words_excluded_ones_and_forms_included() {
         assert!(!holds("nothing relevant"));
     }
 }
+
+proptest! {
+    /// The sieve before the set (first byte, length) only says "no" early: the answer is the
+    /// set's, for words of every length (past 63 letters too) and prefixes.
+    #[test]
+    fn paragraph_words_answer_as_the_plain_test(words in proptest::collection::vec("[abx]{1,5}|a{60,70}", 0..8)) {
+        let long = "a".repeat(64);
+        let q = parse(&format!("\"ab\" OR \"b\" OR \"bxa\" OR xab! OR \"{long}\""), Mode::Boolean).unwrap();
+        let plan = postgres::compile(&q, &Filters::default());
+        let plain = |w: &str| ["ab", "b", "bxa", long.as_str()].contains(&w) || w.starts_with("xab");
+        let expected = words.iter().any(|w| plain(w));
+        prop_assert_eq!(plan.paragraph_words.any_in(words.iter().map(String::as_str)), expected);
+    }
+}

@@ -129,6 +129,8 @@ fn spawn_rank(
             limit: MAX_RESULTS,
         };
         let (ranked, counted) = rank::rank(&r, candidates, &texts, &|| stopped())?;
+        // The words were for checking and scoring; the snippets read the text.
+        let texts = Texts { words: Default::default(), ..texts };
         let mut scored = Scored { ranked, counted, texts };
         scored.keep(MAX_RESULTS);
         Some(scored)

@@ -16,7 +16,8 @@
 //! the opinions that satisfy all clauses but one, and, for three or more clauses, tier 2 all but
 //! two. The `BUT NOT` part excludes in every tier. Tiers order the list before scores do.
 
-use lexica_query::{Budget, Checked, Concept, Conjunction, Document, HighlightWord, Plan, Query};
+use lexica_query::text::Words;
+use lexica_query::{Budget, Checked, Concept, Conjunction, Document, HighlightWord, Plan, Prepared, Query};
 
 use super::score::{OpinionText, Scorer, features};
 use super::snippet::{self, SnippetPart};
@@ -73,12 +74,31 @@ pub(super) fn rank(
     let mut counted = Counted::default();
     let mut kept: Vec<Ranked> = Vec::new();
     let mut over_budget = 0usize;
+    // The widest query checked is the whole query (clauses and the exclusion are its parts).
+    let sentences = r.query.root.has_sentence_proximity();
     for candidate in candidates {
         if stopped() {
             return None;
         }
         let paragraphs: Vec<&str> =
             texts.paragraphs.get(&candidate.id).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+        // The read's split words where it made them (PostgreSQL), else split once here, for the
+        // checks and the score alike.
+        let split: Vec<Words>;
+        let words: &[Words] = match texts.words.get(&candidate.id) {
+            Some(w) if w.len() == paragraphs.len() => w,
+            _ => {
+                split = paragraphs
+                    .iter()
+                    .map(|p| {
+                        let mut w = Words::default();
+                        w.split(p);
+                        w
+                    })
+                    .collect();
+                &split
+            }
+        };
         let doc = Document {
             case_name: &candidate.case_name,
             citation: candidate.citation.as_deref(),
@@ -87,15 +107,21 @@ pub(super) fn rank(
             paragraphs: &paragraphs,
         };
         let mut budget = Budget::default().with_stop(stopped);
+        // Split into words once, at the first check, for all of them (the query's, or the
+        // exclusion's and each clause's of a near miss).
+        let mut prepared: Option<Prepared<'_>> = None;
         // `None`: stopped midway. Over budget, the statement's answer (`superset`) stands.
-        let mut decide = |q: &Query, superset: bool| match lexica_query::check_within(q, &doc, &mut budget) {
-            Checked::Match => Some(true),
-            Checked::NoMatch => Some(false),
-            Checked::OverBudget => {
-                over_budget += 1;
-                Some(superset)
+        let mut decide = |q: &Query, superset: bool| {
+            let split = prepared.get_or_insert_with(|| Prepared::with_words(&doc, words, sentences));
+            match lexica_query::check_prepared(q, split, &mut budget) {
+                Checked::Match => Some(true),
+                Checked::NoMatch => Some(false),
+                Checked::OverBudget => {
+                    over_budget += 1;
+                    Some(superset)
+                }
+                Checked::Stopped => None,
             }
-            Checked::Stopped => None,
         };
         let (tier, missing_idx) = match r.conjunction {
             None => {
@@ -131,6 +157,7 @@ pub(super) fn rank(
             court: &candidate.court,
             paragraphs: &paragraphs,
             body_words: texts.body_words.get(&candidate.id).copied(),
+            words: Some(words),
         };
         if tier == 0 {
             counted.exact += 1;

@@ -82,6 +82,9 @@ pub struct OpinionText<'a> {
     pub paragraphs: &'a [&'a str],
     /// `opinion_lengths.body_words`, when the source keeps it.
     pub body_words: Option<u32>,
+    /// `paragraphs` already split (`Words::split` of each, in order), when the read split them;
+    /// `None`, or a different count: split here.
+    pub words: Option<&'a [Words]>,
 }
 
 /// Counts every concept in every field of one opinion, with the same counts as
@@ -118,10 +121,17 @@ pub fn features(concepts: &[Concept], text: &OpinionText<'_>) -> Features {
         }
     }
     let mut body_words: u32 = 0;
-    for paragraph in text.paragraphs {
-        words.split(paragraph);
+    let split = text.words.filter(|w| w.len() == text.paragraphs.len());
+    for (i, paragraph) in text.paragraphs.iter().enumerate() {
+        let words: &Words = match split.and_then(|w| w.get(i)) {
+            Some(w) => w,
+            None => {
+                words.split(paragraph);
+                &words
+            }
+        };
         body_words = body_words.saturating_add(u32::try_from(words.len()).unwrap_or(u32::MAX));
-        let counts = matcher.count(&words);
+        let counts = matcher.count(words);
         let mut present = 0u64;
         for (c, concept) in concepts.iter().enumerate() {
             let n = counts[c];
@@ -223,7 +233,14 @@ mod tests {
     }
 
     fn text<'a>(name: &'a str, paragraphs: &'a [&'a str]) -> OpinionText<'a> {
-        OpinionText { case_name: name, citation: None, court: "Supreme Court", paragraphs, body_words: None }
+        OpinionText {
+            case_name: name,
+            citation: None,
+            court: "Supreme Court",
+            paragraphs,
+            body_words: None,
+            words: None,
+        }
     }
 
     #[test]
@@ -351,13 +368,23 @@ mod tests {
                 let body = o["body"].as_str().unwrap_or("");
                 let paragraphs = lexica_query::text::paragraphs(body);
                 let paragraphs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
-                for body_words in [None, Some(12_345)] {
+                // Split by the read (as the PostgreSQL read hands them on) or here: the same counts.
+                let split: Vec<Words> = paragraphs
+                    .iter()
+                    .map(|p| {
+                        let mut w = Words::default();
+                        w.split(p);
+                        w
+                    })
+                    .collect();
+                for (body_words, words) in [(None, None), (Some(12_345), None), (None, Some(split.as_slice()))] {
                     let text = OpinionText {
                         case_name: o["case_name"].as_str().unwrap_or(""),
                         citation: o["citation"].as_str(),
                         court: o["court"].as_str().unwrap_or(""),
                         paragraphs: &paragraphs,
                         body_words,
+                        words,
                     };
                     let f = features(&concepts, &text);
                     assert_eq!(f, reference(&concepts, &text), "{} in {}", query.root, o["source_id"]);

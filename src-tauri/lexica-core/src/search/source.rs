@@ -76,6 +76,10 @@ pub(super) struct Texts {
     pub paragraphs: HashMap<i64, Vec<String>>,
     /// `opinion_lengths.body_words`, where the source keeps it.
     pub body_words: HashMap<i64, u32>,
+    /// The same paragraphs' words, where the read split them already (the PostgreSQL read
+    /// does, to test them): the checker and the scorer use them instead of splitting again.
+    /// Cleared once a part is ranked (the snippets read the text).
+    pub words: HashMap<i64, Vec<text::Words>>,
 }
 
 /// Binds a plan's values in order.
@@ -300,7 +304,10 @@ impl SourceConn<'_> {
     pub async fn texts(&mut self, ids: &[i64], plan: &Plan, with_lengths: bool) -> Result<Texts, sqlx::Error> {
         let mut texts = Texts::default();
         for chunk in ids.chunks(BATCH) {
-            let (mut paragraphs, lengths): (Vec<ParagraphRow>, Vec<LengthRow>) = match self.reads().await? {
+            let (mut paragraphs, lengths): (Vec<(ParagraphRow, Option<text::Words>)>, Vec<LengthRow>) = match self
+                .reads()
+                .await?
+            {
                 Reads::Postgres(tx) => {
                     // Whole bodies, cut into paragraphs here (`text::each_paragraph`, the cut
                     // `lexica ingest` stored them by), not the stored paragraphs filtered by the
@@ -338,7 +345,10 @@ impl SourceConn<'_> {
                     .bind(&ids_json)
                     .bind(&plan.paragraph_filter)
                     .fetch_all(&mut *conn)
-                    .await?;
+                    .await?
+                    .into_iter()
+                    .map(|row| (row, None))
+                    .collect();
                     let lengths = if with_lengths {
                         sqlx::query_as(
                             "SELECT opinion_id, body_words FROM opinion_lengths
@@ -354,9 +364,12 @@ impl SourceConn<'_> {
                 }
             };
             // Body order, for both backends (the checker and the snippets read paragraphs in it).
-            paragraphs.sort_unstable_by_key(|(id, no, _)| (*id, *no));
-            for (id, _, body) in paragraphs {
+            paragraphs.sort_unstable_by_key(|((id, no, _), _)| (*id, *no));
+            for ((id, _, body), words) in paragraphs {
                 texts.paragraphs.entry(id).or_default().push(body);
+                if let Some(words) = words {
+                    texts.words.entry(id).or_default().push(words);
+                }
             }
             texts.body_words.extend(lengths.into_iter().map(|(id, n)| (id, u32::try_from(n).unwrap_or(0))));
         }
@@ -496,14 +509,15 @@ impl AnyRow {
 
 /// The paragraphs of `bodies` that hold one of `words`, numbered as `lexica ingest` numbered
 /// them (every paragraph counts, held or not).
-fn held_paragraphs(bodies: &[(i64, String)], words: &ParagraphWords) -> Vec<ParagraphRow> {
+fn held_paragraphs(bodies: &[(i64, String)], words: &ParagraphWords) -> Vec<(ParagraphRow, Option<text::Words>)> {
     let mut out = Vec::new();
     let mut buffer = text::Words::default();
     for (id, body) in bodies {
         let mut no = 0;
         text::each_paragraph(body, &mut buffer, |p, w| {
             if words.any_in(w.iter()) {
-                out.push((*id, no, p.to_string()));
+                // Its words go along: the checker and the scorer would split it again.
+                out.push(((*id, no, p.to_string()), Some(w.clone())));
             }
             no += 1;
         });
