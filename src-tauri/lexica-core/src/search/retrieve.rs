@@ -201,7 +201,8 @@ async fn heads(
 
     // Windows of candidates, best first: confirmed in chunks (the plan restricted to them) until
     // a window holds enough exact candidates, then read and ranked exactly; another window only
-    // while the page of exact matches is not full (the checker turned candidates down).
+    // while the page is not full (the checker turned candidates down): of exact matches, or,
+    // with the exact tier known, of its matches and the windows' near misses.
     let mut chunks = order.chunks(CONFIRM_CHUNK).enumerate().take(MAX_CONFIRM_CHUNKS).peekable();
     let mut confirm: Option<Plan> = None;
     let mut ranked = Scored::default();
@@ -241,7 +242,18 @@ async fn heads(
         checks.paragraph_filter.clone_from(&plan.paragraph_filter);
         checks.paragraph_words.clone_from(&plan.paragraph_words);
         ranked.merge(read_and_rank(reads, shared, &checks, &scorer, window, true, stopped).await?);
-        if ranked.ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS {
+        let page_full = match &exact_tier {
+            // Every exact match is known (the tier): the windows look for near misses only, and
+            // the page is full once near misses of the first tier (one clause missing) fill what
+            // the exact matches leave of it. Another window (about 200 ms at 200,000 opinions)
+            // could then only reorder them by score; while the page still needs tier-2 near
+            // misses, it may find better ones (measured: RANKING.md, "At scale").
+            Some((exact, _)) => {
+                ranked.ranked.iter().filter(|r| r.tier == 1).count() + exact.ranked.len() >= MAX_RESULTS
+            }
+            None => ranked.ranked.iter().filter(|r| r.tier == 0).count() >= MAX_RESULTS,
+        };
+        if page_full {
             break;
         }
     }
