@@ -66,16 +66,17 @@ impl<'a> Prepared<'a> {
     /// what `with_sentences` says: pass `query.root.has_sentence_proximity()` of the widest
     /// query to be checked (its parts need no more).
     pub fn new(doc: &Document<'a>, with_sentences: bool) -> Prepared<'a> {
-        Prepared {
-            doc: *doc,
-            sentences: with_sentences,
-            body: doc.paragraphs.iter().map(|p| Passage::new(p, with_sentences)).collect(),
-            fields: [
-                (Field::CaseName, Passage::new(doc.case_name, false)),
-                (Field::Citation, Passage::new(doc.citation.unwrap_or(""), false)),
-                (Field::Court, Passage::new(doc.court, false)),
-            ],
-        }
+        let body = doc.paragraphs.iter().map(|p| Passage::new(p, with_sentences)).collect();
+        Prepared::with_body(doc, body, with_sentences)
+    }
+
+    fn with_body(doc: &Document<'a>, body: Vec<Passage<'a>>, sentences: bool) -> Prepared<'a> {
+        let fields = [
+            (Field::CaseName, Passage::new(doc.case_name, false)),
+            (Field::Citation, Passage::new(doc.citation.unwrap_or(""), false)),
+            (Field::Court, Passage::new(doc.court, false)),
+        ];
+        Prepared { doc: *doc, sentences, body, fields }
     }
 
     /// [`Prepared::new`] over paragraphs already split: `words[i]` must be
@@ -86,10 +87,8 @@ impl<'a> Prepared<'a> {
         if with_sentences || words.len() != doc.paragraphs.len() {
             return Prepared::new(doc, with_sentences);
         }
-        let mut prepared = Prepared::new(&Document { paragraphs: &[], ..*doc }, false);
-        prepared.doc = *doc;
-        prepared.body = words.iter().map(|w| Passage { words: Cow::Borrowed(w), sentence: Vec::new() }).collect();
-        prepared
+        let body = words.iter().map(|w| Passage { words: Cow::Borrowed(w), sentence: Vec::new() }).collect();
+        Prepared::with_body(doc, body, false)
     }
 }
 

@@ -36,9 +36,7 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Splits text into lower-case words (see the module rules).
 pub fn words(text: &str) -> Vec<String> {
-    let mut buffer = Words::default();
-    buffer.split(text);
-    buffer.iter().map(str::to_string).collect()
+    Words::of(text).iter().map(str::to_string).collect()
 }
 
 /// One text's words (see the module rules) in a buffer that is reused from text to text: the
@@ -55,6 +53,13 @@ pub struct Words {
 }
 
 impl Words {
+    /// The words of `text` in a buffer of their own.
+    pub fn of(text: &str) -> Words {
+        let mut words = Words::default();
+        words.split(text);
+        words
+    }
+
     /// Replaces the buffer's words with those of `text`.
     pub fn split(&mut self, text: &str) {
         self.text.clear();

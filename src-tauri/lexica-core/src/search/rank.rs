@@ -88,14 +88,7 @@ pub(super) fn rank(
         let words: &[Words] = match texts.words.get(&candidate.id) {
             Some(w) if w.len() == paragraphs.len() => w,
             _ => {
-                split = paragraphs
-                    .iter()
-                    .map(|p| {
-                        let mut w = Words::default();
-                        w.split(p);
-                        w
-                    })
-                    .collect();
+                split = paragraphs.iter().map(|p| Words::of(p)).collect();
                 &split
             }
         };

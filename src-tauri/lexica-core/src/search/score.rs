@@ -369,14 +369,7 @@ mod tests {
                 let paragraphs = lexica_query::text::paragraphs(body);
                 let paragraphs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
                 // Split by the read (as the PostgreSQL read hands them on) or here: the same counts.
-                let split: Vec<Words> = paragraphs
-                    .iter()
-                    .map(|p| {
-                        let mut w = Words::default();
-                        w.split(p);
-                        w
-                    })
-                    .collect();
+                let split: Vec<Words> = paragraphs.iter().map(|p| Words::of(p)).collect();
                 for (body_words, words) in [(None, None), (Some(12_345), None), (None, Some(split.as_slice()))] {
                     let text = OpinionText {
                         case_name: o["case_name"].as_str().unwrap_or(""),

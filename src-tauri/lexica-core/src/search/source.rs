@@ -531,6 +531,25 @@ mod tests {
 
     use super::*;
 
+    /// The words handed on with each kept paragraph are that paragraph's (the checker and the
+    /// scorer read them in its place), the paragraphs come in body order with their numbers, and
+    /// only those holding a plan word are kept.
+    #[test]
+    fn held_paragraphs_carry_their_own_words() {
+        let query = lexica_query::parse("hearsay OR rul!", lexica_query::Mode::Boolean).unwrap();
+        let plan = lexica_query::postgres::compile(&query, &lexica_query::Filters::default());
+        let bodies = vec![
+            (7, "The HEARSAY rule.\n\nNothing here.\n\nIt was ruled out.".to_string()),
+            (9, "No match at all.".to_string()),
+        ];
+        let held = held_paragraphs(&bodies, &plan.paragraph_words);
+        let kept: Vec<(i64, i64, &str)> = held.iter().map(|((id, no, p), _)| (*id, *no, p.as_str())).collect();
+        assert_eq!(kept, [(7, 0, "The HEARSAY rule."), (7, 2, "It was ruled out.")]);
+        for ((_, _, p), words) in &held {
+            assert_eq!(words.as_ref(), Some(&text::Words::of(p)));
+        }
+    }
+
     /// Issue 13, item 7, on the real PostgreSQL test cluster: a session whose
     /// `default_transaction_read_only` is off (what a pooler that strips startup parameters, or a
     /// role setting, leaves) still cannot write through a search's reads.
